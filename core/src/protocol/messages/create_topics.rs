@@ -322,18 +322,9 @@ mod tests {
     }
 
     fn response(version: i16) -> CreateTopicsResponse {
-        let mut ok = CreatableTopicResult {
-            name: "orders".into(),
-            error_code: 0,
-            error_message: None,
-            ..Default::default()
-        };
-        let mut failed = CreatableTopicResult {
-            name: "bad".into(),
-            error_code: 36,
-            error_message: Some("topic exists".into()),
-            ..Default::default()
-        };
+        let mut ok = CreatableTopicResult { name: "orders".into(), error_code: 0, error_message: None, ..Default::default() };
+        let mut failed =
+            CreatableTopicResult { name: "bad".into(), error_code: 36, error_message: Some("topic exists".into()), ..Default::default() };
         if version >= 5 {
             ok.topic_config_error_code = 29;
             ok.num_partitions = 3;

@@ -145,12 +145,8 @@ impl Encode for DescribeConfigsSynonym {
 
 impl Decode for DescribeConfigsResourceResult {
     fn decode(r: &mut Reader, version: i16) -> DecodeResult<Self> {
-        let mut m = DescribeConfigsResourceResult {
-            name: r.string()?,
-            value: r.nullable_string()?,
-            read_only: r.bool()?,
-            ..Default::default()
-        };
+        let mut m =
+            DescribeConfigsResourceResult { name: r.string()?, value: r.nullable_string()?, read_only: r.bool()?, ..Default::default() };
         if version == 0 {
             m.is_default = r.bool()?;
         } else {

@@ -54,11 +54,7 @@ impl Encode for IncrementalAlterableConfig {
 
 impl Decode for IncrementalAlterConfigsResource {
     fn decode(r: &mut Reader, version: i16) -> DecodeResult<Self> {
-        let m = IncrementalAlterConfigsResource {
-            resource_type: r.i8()?,
-            resource_name: r.string()?,
-            configs: r.array_of(version)?,
-        };
+        let m = IncrementalAlterConfigsResource { resource_type: r.i8()?, resource_name: r.string()?, configs: r.array_of(version)? };
         r.skip_tagged_fields()?;
         Ok(m)
     }
@@ -169,11 +165,7 @@ mod tests {
                     resource_type: 2,
                     resource_name: "orders".into(),
                     configs: vec![
-                        IncrementalAlterableConfig {
-                            name: "retention.ms".into(),
-                            config_operation: op::SET,
-                            value: Some("60000".into()),
-                        },
+                        IncrementalAlterableConfig { name: "retention.ms".into(), config_operation: op::SET, value: Some("60000".into()) },
                         IncrementalAlterableConfig { name: "cleanup.policy".into(), config_operation: op::DELETE, value: None },
                         IncrementalAlterableConfig {
                             name: "follower.replication.throttled.replicas".into(),
