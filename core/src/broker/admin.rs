@@ -107,8 +107,8 @@ impl Broker {
         self.create_topic(name, n, TopicConfig::default());
     }
 
-    fn write_description(&mut self, topic: &str, partitions: usize, change: DescriptionChange) {
-        let Some(t) = self.topics.get(topic) else { return };
+    pub(crate) fn write_description(&mut self, topic: &str, partitions: usize, change: DescriptionChange) -> Option<crate::types::IoId> {
+        let t = self.topics.get(topic)?;
         let mut desc = t.description(partitions);
         if let DescriptionChange::ConfigChanged(c) = &change {
             desc.config = c.clone();
@@ -116,6 +116,7 @@ impl Broker {
         let data = Bytes::from(desc.encode());
         let id = self.meta_io().submit(DiskOp::ReplaceFile { path: topics::meta_path(topic), data });
         self.meta_ops.insert(id, MetaOp::DescriptionWritten { topic: topic.to_string(), change });
+        Some(id)
     }
 
     /// A partition log finished loading (or failed): move its topic along.
