@@ -192,7 +192,7 @@ fn execute(root: &Path, file: &mut Option<File>, dirty: &mut bool, op: DiskOp) -
         DiskOp::CreateDir { path } => create_dir(root, &path),
         DiskOp::ReplaceFile { path, data } => replace_file(root, &path, &data),
         DiskOp::ReadFile { path } => {
-            resolve(root, &path).and_then(|p| fs::read(p)).map(|v| DiskResult::Read(Bytes::from(v)))
+            resolve(root, &path).and_then(fs::read).map(|v| DiskResult::Read(Bytes::from(v)))
         }
     };
     outcome.unwrap_or_else(|e| DiskResult::Failed(e.to_string()))

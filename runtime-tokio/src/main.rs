@@ -1,5 +1,6 @@
 //! `chronik-server`: parse flags, set up logging, run the tokio driver.
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -40,6 +41,7 @@ fn init_logging(level: Option<&str>) -> Result<(), String> {
         Some(level) => EnvFilter::try_new(level).map_err(|e| format!("bad --log-level {level:?}: {e}"))?,
         None => EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
     };
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    let ansi = std::io::stderr().is_terminal();
+    tracing_subscriber::fmt().with_env_filter(filter).with_ansi(ansi).with_writer(std::io::stderr).init();
     Ok(())
 }
