@@ -42,8 +42,13 @@ pub enum DriverError {
 impl std::fmt::Display for DriverError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            DriverError::ShutdownTimedOut => write!(f, "the broker did not finish shutting down in time"),
-            DriverError::Interrupted => write!(f, "second signal during shutdown: exiting without a clean shutdown"),
+            DriverError::ShutdownTimedOut => {
+                write!(f, "the broker did not finish shutting down in time")
+            }
+            DriverError::Interrupted => write!(
+                f,
+                "second signal during shutdown: exiting without a clean shutdown"
+            ),
             DriverError::Signals(e) => write!(f, "cannot install signal handlers: {e}"),
         }
     }
@@ -99,6 +104,7 @@ impl Driver {
         tokio::pin!(timer);
         let far = Instant::now() + Duration::from_secs(100 * 365 * 24 * 3600);
         let mut shutdown_deadline = far;
+        let mut armed: Option<Millis> = None;
 
         self.drain_outputs(); // Broker::new may already have output (Ready, recovery IO).
         loop {
@@ -113,11 +119,15 @@ impl Driver {
                 break;
             }
             let timeout = self.broker.poll_timeout();
-            let wake_at = match timeout {
-                Some(at) => self.instant_for(at),
-                None => Instant::now() + IDLE_SLEEP,
-            };
-            timer.as_mut().reset(wake_at);
+            if timeout != armed || timer.is_elapsed() {
+                // Re-arm only when the core's deadline moved (or the timer fired).
+                let wake_at = match timeout {
+                    Some(at) => self.instant_for(at),
+                    None => Instant::now() + IDLE_SLEEP,
+                };
+                timer.as_mut().reset(wake_at);
+                armed = timeout;
+            }
 
             tokio::select! {
                 biased;
@@ -139,12 +149,20 @@ impl Driver {
         Ok(())
     }
 
-    fn on_signal(&mut self, name: &str, deadline: &mut Instant, timeout: Duration) -> Result<(), DriverError> {
+    fn on_signal(
+        &mut self,
+        name: &str,
+        deadline: &mut Instant,
+        timeout: Duration,
+    ) -> Result<(), DriverError> {
         if self.shutting_down {
             tracing::error!(signal = name, "second signal during shutdown");
             return Err(DriverError::Interrupted);
         }
-        tracing::info!(signal = name, "shutting down: no longer accepting connections");
+        tracing::info!(
+            signal = name,
+            "shutting down: no longer accepting connections"
+        );
         self.shutting_down = true;
         *deadline = Instant::now() + timeout;
         if let Some(acceptor) = self.acceptor.take() {
@@ -163,7 +181,10 @@ impl Driver {
         }
         if let Some(listener) = self.listener.take() {
             tracing::info!("broker ready: accepting client connections");
-            self.acceptor = Some(tokio::spawn(net::accept_loop(listener, self.net_tx.clone())));
+            self.acceptor = Some(tokio::spawn(net::accept_loop(
+                listener,
+                self.net_tx.clone(),
+            )));
         }
     }
 
@@ -223,7 +244,9 @@ impl Driver {
                 self.conns.insert(conn, handle);
                 self.broker.handle(now, Input::Accepted { conn, peer });
             }
-            NetEvent::Received { conn, data } => self.broker.handle(now, Input::Received { conn, data }),
+            NetEvent::Received { conn, data } => {
+                self.broker.handle(now, Input::Received { conn, data })
+            }
             NetEvent::Closed { conn } => {
                 // Dropping the handle ends the writer once its queue is written.
                 self.conns.remove(&conn);
@@ -270,10 +293,16 @@ impl Driver {
     /// Flush what was queued for clients, then close their connections.
     async fn finish(mut self) {
         if self.disk_in_flight > 0 {
-            tracing::warn!(ops = self.disk_in_flight, "disk operations still in flight at exit");
+            tracing::warn!(
+                ops = self.disk_in_flight,
+                "disk operations still in flight at exit"
+            );
         }
         let conns: Vec<ConnHandle> = self.conns.drain().map(|(_, h)| h).collect();
-        tracing::info!(connections = conns.len(), "shutting down: flushing and closing client connections");
+        tracing::info!(
+            connections = conns.len(),
+            "shutting down: flushing and closing client connections"
+        );
         let mut writers = Vec::with_capacity(conns.len());
         for handle in conns {
             handle.close();
