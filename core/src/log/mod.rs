@@ -320,6 +320,8 @@ pub struct PartitionLog {
     checkpoint_in_flight: bool,
     checkpoint_dirty: bool,
     closing: Option<CloseStep>,
+    /// Recovery read size ([`RECOVERY_CHUNK_BYTES`]; smaller in tests).
+    recovery_chunk_bytes: u32,
 }
 
 impl PartitionLog {
@@ -341,6 +343,7 @@ impl PartitionLog {
             checkpoint_in_flight: false,
             checkpoint_dirty: false,
             closing: None,
+            recovery_chunk_bytes: RECOVERY_CHUNK_BYTES,
         }
     }
 
@@ -391,11 +394,13 @@ impl PartitionLog {
             }
             Pending::Create | Pending::OpenSegment | Pending::Write { .. } | Pending::Sync { .. } | Pending::Checkpoint { .. }
                 if tearing_down => {}
-            Pending::Create | Pending::OpenSegment => {
-                if let DiskResult::Failed(msg) = result {
-                    self.fail(format!("creating a segment: {msg}"));
-                }
-            }
+            Pending::Create | Pending::OpenSegment => match result {
+                DiskResult::Failed(msg) => self.fail(format!("creating a segment: {msg}")),
+                // A new segment file must be empty: stale bytes past our writes would
+                // be taken for a torn tail (or worse) by the next recovery.
+                DiskResult::Opened { len } if len > 0 => self.fail(format!("new segment file already holds {len} bytes")),
+                _ => {}
+            },
             Pending::Write { base, end } => match result {
                 DiskResult::Failed(msg) => self.fail(format!("write to segment {base}: {msg}")),
                 _ => {
@@ -695,7 +700,8 @@ impl PartitionLog {
     /// Sync every file with unsynced writes (group commit: the broker calls this
     /// once for all the appends waiting). Completion emits `Durable`.
     pub fn sync(&mut self, io: &mut IoScope) {
-        if self.state != LogState::Ready {
+        let files_open = matches!(self.closing, None | Some(CloseStep::Syncing));
+        if self.state != LogState::Ready || !files_open {
             return;
         }
         let mut syncs = Vec::new();

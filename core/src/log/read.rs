@@ -42,7 +42,12 @@ pub(super) fn chunk_next(pos: u64, bytes: &[u8], valid: usize, seg_end: u64, chu
     let rest = &bytes[valid..];
     let chunk_cut = pos + (bytes.len() as u64) < seg_end;
     let need = if rest.len() < LOG_OVERHEAD {
-        u64::from(chunk_len)
+        // Cut inside the length field: read on if the file goes on.
+        return if chunk_cut {
+            ChunkNext::Continue { pos: next_pos, len: chunk_len }
+        } else {
+            ChunkNext::Corrupt(format!("torn batch header at {next_pos}"))
+        };
     } else {
         let batch_length = i32::from_be_bytes(rest[8..12].try_into().expect("4 bytes"));
         if batch_length < (BATCH_HEADER_LEN - LOG_OVERHEAD) as i32 {

@@ -569,3 +569,71 @@ fn completions_out_of_order_across_files_keep_durability_sound() {
     assert_eq!(fx.log.durable_offset(), Offset(10));
     assert!(durable_seen.iter().all(|o| *o == Offset(10)), "never durable past a gap: {durable_seen:?}");
 }
+
+#[test]
+fn chunk_next_tells_a_cut_batch_from_a_torn_or_corrupt_one() {
+    // Proves: a chunk that ends inside a batch asks for the rest (with the batch's
+    // full length), while the same bytes at the end of the file are torn.
+    let b = batch(3, 0).bytes;
+    let n = b.len();
+    let two = [b.clone(), b.clone()].concat();
+    let seg_end = (2 * n) as u64;
+    assert_eq!(read::chunk_next(0, &two, 2 * n, seg_end, 10), read::ChunkNext::End);
+    assert_eq!(read::chunk_next(0, &two[..n], n, seg_end, 10), read::ChunkNext::Continue { pos: n as u64, len: 10 });
+    assert_eq!(read::chunk_next(0, &two[..n + 20], n, seg_end, 10), read::ChunkNext::Continue { pos: n as u64, len: n as u32 });
+    assert_eq!(read::chunk_next(0, &two[..n + 5], n, seg_end, 10), read::ChunkNext::Continue { pos: n as u64, len: 10 });
+    assert!(matches!(read::chunk_next(0, &two[..n + 20], n, (n + 20) as u64, 10), read::ChunkNext::Corrupt(_)));
+    assert!(matches!(read::chunk_next(0, &two, n, seg_end, 10), read::ChunkNext::Corrupt(_)), "whole but invalid batch");
+    let mut bad_len = two.clone();
+    bad_len[n + 8..n + 12].copy_from_slice(&(-1i32).to_be_bytes());
+    assert!(matches!(read::chunk_next(0, &bad_len, n, seg_end, 10), read::ChunkNext::Corrupt(_)));
+}
+
+#[test]
+fn recovery_reads_in_bounded_chunks() {
+    // Proves: recovery scans a segment with reads no larger than the chunk size
+    // (or one batch), following batches across chunk boundaries.
+    let mut fx = Fx::create(small_config());
+    for _ in 0..20 {
+        fx.append(3, 0);
+    }
+    let disk = fx.close();
+    let mut q = DiskQueue::default();
+    let mut log = PartitionLog::open(DIR, small_config(), Millis(2_000_000), &mut IoScope { queue: &mut q, owner: 1 });
+    log.recovery_chunk_bytes = 50;
+    let mut fx = Fx { disk, q, log, now: Millis(2_000_000), events: Vec::new() };
+    fx.disk.log.clear();
+    fx.run();
+    assert!(fx.events.contains(&LogEvent::Ready));
+    let one = batch(3, 0).bytes.len();
+    let reads: Vec<u64> = fx
+        .disk
+        .log
+        .iter()
+        .filter(|l| l.starts_with("Read {"))
+        .map(|l| l.split("len: ").nth(1).unwrap().trim_end_matches(" }").parse().unwrap())
+        .collect();
+    assert!(reads.len() >= 20, "{reads:?}");
+    assert!(reads.iter().all(|&l| l as usize <= one.max(50)), "{reads:?}");
+    assert_eq!(fx.log.log_end_offset(), Offset(60));
+    assert_eq!(offsets_in(&fx.read(0, 1 << 20, 60).unwrap()).len(), 60);
+}
+
+#[test]
+fn a_batch_larger_than_the_read_chunk_is_read_whole() {
+    // Proves: when the first chunk cuts the wanted batch, the log reads it again
+    // whole, and returns it even though it exceeds max_bytes.
+    let mut fx = Fx::create(small_config());
+    fx.append(1, 0);
+    let big = Record { timestamp: 5, value: Some(Bytes::from(vec![7u8; 100_000])), ..Default::default() };
+    let bytes = build_batch(&[big], Compression::None, -1, -1, -1);
+    let header = BatchHeader::parse(&bytes).unwrap();
+    let now = fx.now;
+    fx.log.append(&[ValidBatch { bytes, header }], LeaderEpoch(0), now, &mut IoScope { queue: &mut fx.q, owner: 1 }).unwrap();
+    fx.append(1, 0);
+    fx.disk.log.clear();
+    let got = fx.read(1, 1, 3).unwrap();
+    assert_eq!(offsets_in(&got), vec![1]);
+    assert!(got.len() > 100_000);
+    assert_eq!(fx.disk.log.iter().filter(|l| l.starts_with("Read {")).count(), 2, "one cut read, one whole");
+}
