@@ -56,7 +56,9 @@
 //! limit. A chunk that cuts the wanted batch is read again with the batch's full
 //! length. One read serves from one segment. Results that need no disk (empty
 //! reads, lookups with no candidate) are still delivered as events from a later
-//! `on_disk_done`: the log submits a zero-length `Read` as a doorbell.
+//! `on_disk_done`: the log submits a zero-length `Read` as a doorbell. Reads of
+//! the newest batches (a tail cache of [`TAIL_CACHE_BYTES_MAX`] bytes of
+//! recently appended batches, `Bytes` clones) are answered from memory that way.
 //!
 //! # Timestamps
 //!
@@ -258,6 +260,8 @@ pub const RECOVERY_CHUNK_BYTES: u32 = 8 << 20;
 pub const READ_BYTES_MAX: u32 = 16 << 20;
 /// Extra bytes read beyond `max_bytes` + index interval, to reach the wanted batch.
 pub const READ_SLACK_BYTES: u32 = 16 << 10;
+/// Bytes of recently appended batches kept in memory for tailing readers.
+pub const TAIL_CACHE_BYTES_MAX: usize = 1 << 20;
 /// Chunk size for timestamp lookup scans.
 pub const LOOKUP_CHUNK_BYTES: u32 = 1 << 20;
 /// Largest batch the log will read whole; a longer length field is corruption.
@@ -322,6 +326,8 @@ pub struct PartitionLog {
     closing: Option<CloseStep>,
     /// Recovery read size ([`RECOVERY_CHUNK_BYTES`]; smaller in tests).
     recovery_chunk_bytes: u32,
+    /// Recently appended batches, served to tailing readers without the disk.
+    tail_cache: read::TailCache,
 }
 
 impl PartitionLog {
@@ -344,6 +350,7 @@ impl PartitionLog {
             checkpoint_dirty: false,
             closing: None,
             recovery_chunk_bytes: RECOVERY_CHUNK_BYTES,
+            tail_cache: read::TailCache::new(TAIL_CACHE_BYTES_MAX),
         }
     }
 
@@ -627,6 +634,9 @@ impl PartitionLog {
         seg.unsynced.push_back((end, next));
         let file = seg.file;
         let base = seg.base;
+        for (bytes, header) in &stamped {
+            self.tail_cache.push(bytes.clone(), header);
+        }
         let data = if stamped.len() == 1 {
             stamped.pop().expect("one batch").0
         } else {

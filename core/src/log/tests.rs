@@ -41,7 +41,9 @@ impl Fx {
     fn create(config: LogConfig) -> Fx {
         let mut q = DiskQueue::default();
         let now = Millis(1_000_000);
-        let log = PartitionLog::create(DIR, config, now, &mut IoScope { queue: &mut q, owner: 1 });
+        let mut log = PartitionLog::create(DIR, config, now, &mut IoScope { queue: &mut q, owner: 1 });
+        // Disk paths are what most tests are about; the cache has its own test.
+        log.tail_cache = read::TailCache::new(0);
         let mut fx = Fx { disk: TestDisk::default(), q, log, now, events: Vec::new() };
         fx.run();
         assert!(fx.events.contains(&LogEvent::Ready), "create reports Ready");
@@ -52,7 +54,8 @@ impl Fx {
     /// Recover from `disk` (after a crash or a close).
     fn open(disk: TestDisk, config: LogConfig, now: Millis) -> Fx {
         let mut q = DiskQueue::default();
-        let log = PartitionLog::open(DIR, config, now, &mut IoScope { queue: &mut q, owner: 1 });
+        let mut log = PartitionLog::open(DIR, config, now, &mut IoScope { queue: &mut q, owner: 1 });
+        log.tail_cache = read::TailCache::new(0);
         let mut fx = Fx { disk, q, log, now, events: Vec::new() };
         fx.disk.log.clear();
         fx.run();
@@ -636,4 +639,30 @@ fn a_batch_larger_than_the_read_chunk_is_read_whole() {
     assert_eq!(offsets_in(&got), vec![1]);
     assert!(got.len() > 100_000);
     assert_eq!(fx.disk.log.iter().filter(|l| l.starts_with("Read {")).count(), 2, "one cut read, one whole");
+}
+
+#[test]
+fn tail_cache_serves_recent_batches_like_the_disk_does() {
+    // Proves: reads of recently appended batches are answered without reading
+    // segment data (only a zero-length doorbell), with the same bytes a disk read
+    // returns, honouring max_bytes and the limit; older offsets go to the disk.
+    let mut fx = Fx::create(small_config());
+    let one = batch(4, 0).bytes.len();
+    fx.log.tail_cache = read::TailCache::new(one * 3);
+    for _ in 0..5 {
+        fx.append(4, 0);
+    }
+    let mut from_cache = Vec::new();
+    for (offset, max_bytes, limit) in [(9, 1 << 20, 20), (13, 1, 20), (8, (one * 2) as u32, 20), (10, 1 << 20, 15), (19, 100, 16)] {
+        fx.disk.log.clear();
+        from_cache.push(fx.read(offset, max_bytes, limit).unwrap());
+        assert!(fx.disk.log.iter().all(|l| !l.starts_with("Read {") || l.contains("len: 0 }")), "{:?}", fx.disk.log);
+    }
+    fx.disk.log.clear();
+    assert_eq!(offsets_in(&fx.read(2, 1, 20).unwrap()), vec![0, 1, 2, 3]);
+    assert!(fx.disk.log.iter().any(|l| l.starts_with("Read {") && !l.contains("len: 0 }")), "evicted offsets read from disk");
+    fx.log.tail_cache = read::TailCache::new(0);
+    for ((offset, max_bytes, limit), cached) in [(9, 1 << 20, 20), (13, 1, 20), (8, (one * 2) as u32, 20), (10, 1 << 20, 15), (19, 100, 16)].into_iter().zip(from_cache) {
+        assert_eq!(fx.read(offset, max_bytes, limit).unwrap(), cached, "read({offset}, {max_bytes}, {limit})");
+    }
 }
