@@ -54,7 +54,7 @@
 //! [`READ_BYTES_MAX`]), verify CRCs, drop batches entirely below the offset, keep
 //! whole batches up to `max_bytes` (the first one always) ending at or below the
 //! limit. A chunk that cuts the wanted batch is read again with the batch's full
-//! length. One read serves from one segment. Results that need no disk (empty
+//! length. One disk read serves from one segment. Results that need no disk (empty
 //! reads, lookups with no candidate) are still delivered as events from a later
 //! `on_disk_done`: the log submits a zero-length `Read` as a doorbell. Reads of
 //! the newest batches (a tail cache of [`TAIL_CACHE_BYTES_MAX`] bytes of
