@@ -31,7 +31,9 @@ pub(crate) fn walk(
 ) -> Result<(), BatchError> {
     let count = header.records_count;
     if count < 0 {
-        return Err(BatchError::InvalidRecord(format!("negative record count {count}")));
+        return Err(BatchError::InvalidRecord(format!(
+            "negative record count {count}"
+        )));
     }
     let count = count as usize;
     // Each record takes at least RECORD_BYTES_MIN bytes: refuse impossible counts at once.

@@ -60,7 +60,9 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<BatchHeader, BatchError> {
     }
     let magic = bytes[MAGIC_AT] as i8;
     if magic != MAGIC_V2 {
-        return Err(BatchError::Corrupt(format!("batch magic {magic}, only magic 2 is supported")));
+        return Err(BatchError::Corrupt(format!(
+            "batch magic {magic}, only magic 2 is supported"
+        )));
     }
     let batch_length = i32_at(bytes, BATCH_LENGTH_AT);
     if batch_length < BATCH_LENGTH_MIN {
@@ -130,7 +132,10 @@ pub(crate) fn complete_batch(data: &[u8]) -> Result<(BatchHeader, &[u8]), BatchE
     let header = parse(data)?;
     let total = header.total_len();
     if total > data.len() {
-        return Err(BatchError::Corrupt(format!("batch of {total} bytes, only {} present", data.len())));
+        return Err(BatchError::Corrupt(format!(
+            "batch of {total} bytes, only {} present",
+            data.len()
+        )));
     }
     Ok((header, &data[..total]))
 }
@@ -154,7 +159,11 @@ mod tests {
     use crate::records::{build_batch, Record};
 
     fn one_batch() -> Vec<u8> {
-        let r = Record { timestamp: 1000, value: Some(bytes::Bytes::from_static(b"v")), ..Default::default() };
+        let r = Record {
+            timestamp: 1000,
+            value: Some(bytes::Bytes::from_static(b"v")),
+            ..Default::default()
+        };
         build_batch(&[r], Compression::None, -1, -1, -1).to_vec()
     }
 
