@@ -114,11 +114,7 @@ fn normalize(path: &str) -> Result<String, DiskResult> {
     for part in path.split('/') {
         match part {
             "" | "." => {}
-            ".." => {
-                return Err(DiskResult::Failed(format!(
-                    "path {path:?} escapes the data directory"
-                )))
-            }
+            ".." => return Err(DiskResult::Failed(format!("path {path:?} escapes the data directory"))),
             p => parts.push(p),
         }
     }
@@ -216,9 +212,7 @@ impl SimDisk {
             DiskOp::Write { data, .. } => rng.gen_range(20..=200) + data.len() as u64 / 1024,
             DiskOp::Read { len, .. } => rng.gen_range(20..=200) + u64::from(*len) / 1024,
             DiskOp::Sync { .. } => rng.gen_range(500..=5_000),
-            DiskOp::ReplaceFile { data, .. } => {
-                rng.gen_range(500..=5_000) + data.len() as u64 / 1024
-            }
+            DiskOp::ReplaceFile { data, .. } => rng.gen_range(500..=5_000) + data.len() as u64 / 1024,
             DiskOp::Rename { .. } | DiskOp::CreateDir { .. } => rng.gen_range(50..=500),
             DiskOp::Open { .. }
             | DiskOp::Truncate { .. }
@@ -295,10 +289,7 @@ impl SimDisk {
         let candidates: Vec<(&String, u64)> = self
             .names
             .iter()
-            .filter(|(name, ino)| {
-                name.ends_with(".log")
-                    && self.inodes.get(ino).is_some_and(|i| !i.durable.is_empty())
-            })
+            .filter(|(name, ino)| name.ends_with(".log") && self.inodes.get(ino).is_some_and(|i| !i.durable.is_empty()))
             .map(|(name, ino)| (name, *ino))
             .collect();
         if candidates.is_empty() {
@@ -316,9 +307,7 @@ impl SimDisk {
             let at = self.rng.gen_range(start..end);
             let mask: u8 = self.rng.gen_range(1..=255);
             inode.durable[at as usize] ^= mask;
-            if Self::from_medium(&inode.pending, at, durable_len)
-                && (at as usize) < inode.data.len()
-            {
+            if Self::from_medium(&inode.pending, at, durable_len) && (at as usize) < inode.data.len() {
                 inode.data[at as usize] ^= mask;
             }
         }
@@ -331,9 +320,7 @@ impl SimDisk {
         let mut from = at < durable_len;
         for m in pending {
             match m {
-                Mod::Write { pos, data } if *pos <= at && at < pos + data.len() as u64 => {
-                    from = false
-                }
+                Mod::Write { pos, data } if *pos <= at && at < pos + data.len() as u64 => from = false,
                 Mod::Truncate { len } if *len <= at => from = false,
                 _ => {}
             }
@@ -362,14 +349,7 @@ impl SimDisk {
 
     /// Every file with its current length, sorted by path.
     pub fn files(&self) -> Vec<(String, u64)> {
-        self.names
-            .iter()
-            .filter_map(|(name, ino)| {
-                self.inodes
-                    .get(ino)
-                    .map(|i| (name.clone(), i.data.len() as u64))
-            })
-            .collect()
+        self.names.iter().filter_map(|(name, ino)| self.inodes.get(ino).map(|i| (name.clone(), i.data.len() as u64))).collect()
     }
 
     /// Number of open handles (tests).
@@ -385,8 +365,7 @@ impl SimDisk {
     // --- faults ---
 
     fn chance(&mut self, rate: f64) -> bool {
-        // `!(rate > 0.0)` also catches NaN.
-        if !(rate > 0.0) {
+        if rate.is_nan() || rate <= 0.0 {
             return false;
         }
         if rate >= 1.0 {
@@ -412,22 +391,14 @@ impl SimDisk {
         }
         let prefix = dir_prefix(path);
         let under = |k: Option<&String>| k.is_some_and(|k| k.starts_with(&prefix));
-        under(self.names.range(prefix.clone()..).next().map(|(k, _)| k))
-            || under(self.dirs.range(prefix.clone()..).next())
+        under(self.names.range(prefix.clone()..).next().map(|(k, _)| k)) || under(self.dirs.range(prefix.clone()..).next())
     }
 
     /// Whether the directory has anything in it.
     fn has_children(&self, path: &str) -> bool {
         let prefix = dir_prefix(path);
-        self.names
-            .range(prefix.clone()..)
-            .next()
-            .is_some_and(|(k, _)| k.starts_with(&prefix))
-            || self
-                .dirs
-                .range(prefix.clone()..)
-                .next()
-                .is_some_and(|k| k.starts_with(&prefix))
+        self.names.range(prefix.clone()..).next().is_some_and(|(k, _)| k.starts_with(&prefix))
+            || self.dirs.range(prefix.clone()..).next().is_some_and(|k| k.starts_with(&prefix))
     }
 
     /// Fails if a proper ancestor of `path` is a file.
@@ -457,26 +428,13 @@ impl SimDisk {
     fn new_inode(&mut self, data: Vec<u8>) -> u64 {
         let ino = self.next_inode;
         self.next_inode += 1;
-        self.inodes.insert(
-            ino,
-            Inode {
-                durable: data.clone(),
-                data,
-                pending: Vec::new(),
-                linked: true,
-            },
-        );
+        self.inodes.insert(ino, Inode { durable: data.clone(), data, pending: Vec::new(), linked: true });
         ino
     }
 
     fn handle(&mut self, file: FileId) -> Result<&mut Inode, DiskResult> {
-        let ino = self
-            .handles
-            .get(&file)
-            .ok_or_else(|| failed(format!("file {} is not open", file.0)))?;
-        self.inodes
-            .get_mut(ino)
-            .ok_or_else(|| failed(format!("file {} is not open", file.0)))
+        let ino = self.handles.get(&file).ok_or_else(|| failed(format!("file {} is not open", file.0)))?;
+        self.inodes.get_mut(ino).ok_or_else(|| failed(format!("file {} is not open", file.0)))
     }
 
     // --- operations ---
@@ -524,10 +482,7 @@ impl SimDisk {
         }
         let inode = self.handle(file)?;
         apply_write(&mut inode.data, pos, data);
-        inode.pending.push(Mod::Write {
-            pos,
-            data: data.clone(),
-        });
+        inode.pending.push(Mod::Write { pos, data: data.clone() });
         Ok(DiskResult::Done)
     }
 
@@ -553,9 +508,7 @@ impl SimDisk {
         let size = data.len() as u64;
         let start = pos.min(size);
         let end = pos.saturating_add(u64::from(len)).min(size);
-        Ok(DiskResult::Read(Bytes::copy_from_slice(
-            &data[start as usize..end as usize],
-        )))
+        Ok(DiskResult::Read(Bytes::copy_from_slice(&data[start as usize..end as usize])))
     }
 
     fn truncate(&mut self, file: FileId, len: u64) -> Result<DiskResult, DiskResult> {
@@ -569,10 +522,7 @@ impl SimDisk {
     }
 
     fn close(&mut self, file: FileId) -> Result<DiskResult, DiskResult> {
-        let ino = self
-            .handles
-            .remove(&file)
-            .ok_or_else(|| failed(format!("file {} is not open", file.0)))?;
+        let ino = self.handles.remove(&file).ok_or_else(|| failed(format!("file {} is not open", file.0)))?;
         if !self.inodes.get(&ino).is_some_and(|i| i.linked) {
             self.unlink(ino);
         }
@@ -617,27 +567,16 @@ impl SimDisk {
             return Err(failed(format!("{to:?}: directory not empty")));
         }
         let to_prefix = dir_prefix(&to);
-        let moved: Vec<String> = self
-            .names
-            .range(from_prefix.clone()..)
-            .take_while(|(k, _)| k.starts_with(&from_prefix))
-            .map(|(k, _)| k.clone())
-            .collect();
+        let moved: Vec<String> =
+            self.names.range(from_prefix.clone()..).take_while(|(k, _)| k.starts_with(&from_prefix)).map(|(k, _)| k.clone()).collect();
         for old in moved {
             let ino = self.names.remove(&old).expect("listed");
-            self.names
-                .insert(format!("{to_prefix}{}", &old[from_prefix.len()..]), ino);
+            self.names.insert(format!("{to_prefix}{}", &old[from_prefix.len()..]), ino);
         }
-        let moved: Vec<String> = self
-            .dirs
-            .range(from_prefix.clone()..)
-            .take_while(|k| k.starts_with(&from_prefix))
-            .cloned()
-            .collect();
+        let moved: Vec<String> = self.dirs.range(from_prefix.clone()..).take_while(|k| k.starts_with(&from_prefix)).cloned().collect();
         for old in moved {
             self.dirs.remove(&old);
-            self.dirs
-                .insert(format!("{to_prefix}{}", &old[from_prefix.len()..]));
+            self.dirs.insert(format!("{to_prefix}{}", &old[from_prefix.len()..]));
         }
         self.dirs.remove(&from);
         self.dirs.insert(to);
@@ -654,23 +593,14 @@ impl SimDisk {
             return Ok(DiskResult::Done);
         }
         let prefix = dir_prefix(&path);
-        let gone: Vec<String> = self
-            .names
-            .range(prefix.clone()..)
-            .take_while(|(k, _)| k.starts_with(&prefix))
-            .map(|(k, _)| k.clone())
-            .collect();
+        let gone: Vec<String> =
+            self.names.range(prefix.clone()..).take_while(|(k, _)| k.starts_with(&prefix)).map(|(k, _)| k.clone()).collect();
         for name in gone {
             if let Some(ino) = self.names.remove(&name) {
                 self.unlink(ino);
             }
         }
-        let gone: Vec<String> = self
-            .dirs
-            .range(prefix.clone()..)
-            .take_while(|k| k.starts_with(&prefix))
-            .cloned()
-            .collect();
+        let gone: Vec<String> = self.dirs.range(prefix.clone()..).take_while(|k| k.starts_with(&prefix)).cloned().collect();
         for dir in gone {
             self.dirs.remove(&dir);
         }
@@ -685,38 +615,18 @@ impl SimDisk {
         }
         let prefix = dir_prefix(&path);
         let mut entries: BTreeMap<String, DirEntry> = BTreeMap::new();
-        for (name, ino) in self
-            .names
-            .range(prefix.clone()..)
-            .take_while(|(k, _)| k.starts_with(&prefix))
-        {
+        for (name, ino) in self.names.range(prefix.clone()..).take_while(|(k, _)| k.starts_with(&prefix)) {
             let rest = &name[prefix.len()..];
             let entry = match rest.find('/') {
-                Some(i) => DirEntry {
-                    name: rest[..i].to_string(),
-                    is_dir: true,
-                    len: 0,
-                },
-                None => DirEntry {
-                    name: rest.to_string(),
-                    is_dir: false,
-                    len: self.inodes.get(ino).map_or(0, |i| i.data.len() as u64),
-                },
+                Some(i) => DirEntry { name: rest[..i].to_string(), is_dir: true, len: 0 },
+                None => DirEntry { name: rest.to_string(), is_dir: false, len: self.inodes.get(ino).map_or(0, |i| i.data.len() as u64) },
             };
             entries.entry(entry.name.clone()).or_insert(entry);
         }
-        for dir in self
-            .dirs
-            .range(prefix.clone()..)
-            .take_while(|k| k.starts_with(&prefix))
-        {
+        for dir in self.dirs.range(prefix.clone()..).take_while(|k| k.starts_with(&prefix)) {
             let rest = &dir[prefix.len()..];
             let name = rest.split('/').next().unwrap_or(rest).to_string();
-            entries.entry(name.clone()).or_insert(DirEntry {
-                name,
-                is_dir: true,
-                len: 0,
-            });
+            entries.entry(name.clone()).or_insert(DirEntry { name, is_dir: true, len: 0 });
         }
         Ok(DiskResult::Listing(entries.into_values().collect()))
     }
@@ -782,11 +692,7 @@ mod tests {
     const F: FileId = FileId(1);
 
     fn open(d: &mut SimDisk, file: FileId, path: &str) -> u64 {
-        match d.execute(&DiskOp::Open {
-            file,
-            path: path.into(),
-            create: true,
-        }) {
+        match d.execute(&DiskOp::Open { file, path: path.into(), create: true }) {
             DiskResult::Opened { len } => len,
             other => panic!("open {path}: {other:?}"),
         }
@@ -797,11 +703,7 @@ mod tests {
     }
 
     fn write(d: &mut SimDisk, file: FileId, pos: u64, data: &[u8]) -> DiskResult {
-        d.execute(&DiskOp::Write {
-            file,
-            pos,
-            data: Bytes::copy_from_slice(data),
-        })
+        d.execute(&DiskOp::Write { file, pos, data: Bytes::copy_from_slice(data) })
     }
 
     fn sync(d: &mut SimDisk, file: FileId) -> DiskResult {
@@ -896,7 +798,7 @@ mod tests {
             let c = d.contents("x.log").unwrap();
             assert!(c[..100].iter().all(|b| *b == 9));
             let len = c.len() as u64;
-            assert!(len == 100 || len == 2100 || len % 512 == 0, "seed {seed}: {len}");
+            assert!(len == 100 || len == 2100 || len.is_multiple_of(512), "seed {seed}: {len}");
             assert!(c[100..].iter().all(|b| *b == 7));
             if len != 100 && len != 2100 {
                 torn += 1;
@@ -912,10 +814,7 @@ mod tests {
         let mut d = SimDisk::new(3);
         open(&mut d, F, "s.log");
         ok(write(&mut d, F, 0, b"hello"));
-        d.set_faults(DiskFaultConfig {
-            sync_error_rate: 1.0,
-            ..Default::default()
-        });
+        d.set_faults(DiskFaultConfig { sync_error_rate: 1.0, ..Default::default() });
         assert!(matches!(sync(&mut d, F), DiskResult::Failed(_)));
         assert_eq!(d.durable_len("s.log"), Some(0));
         assert_eq!(d.contents("s.log"), Some(&b"hello"[..]));
@@ -929,10 +828,7 @@ mod tests {
             let mut d = SimDisk::new(seed);
             open(&mut d, F, "s.log");
             ok(write(&mut d, F, 0, b"hello"));
-            d.set_faults(DiskFaultConfig {
-                sync_error_rate: 1.0,
-                ..Default::default()
-            });
+            d.set_faults(DiskFaultConfig { sync_error_rate: 1.0, ..Default::default() });
             assert!(matches!(sync(&mut d, F), DiskResult::Failed(_)));
             d.crash();
             lost |= d.contents("s.log") == Some(&[][..]);
@@ -945,10 +841,7 @@ mod tests {
     #[test]
     fn capacity_and_write_errors() {
         let mut d = SimDisk::new(1);
-        d.set_faults(DiskFaultConfig {
-            capacity_bytes: 1000,
-            ..Default::default()
-        });
+        d.set_faults(DiskFaultConfig { capacity_bytes: 1000, ..Default::default() });
         open(&mut d, F, "a.log");
         ok(write(&mut d, F, 0, &[1; 600]));
         open(&mut d, FileId(2), "b.log");
@@ -962,20 +855,11 @@ mod tests {
         assert!(matches!(write(&mut d, F, 600, &[3; 1]), DiskResult::Failed(_)));
         assert_eq!(d.used_bytes(), 1000);
 
-        d.set_faults(DiskFaultConfig {
-            write_error_rate: 1.0,
-            ..Default::default()
-        });
+        d.set_faults(DiskFaultConfig { write_error_rate: 1.0, ..Default::default() });
         assert!(matches!(write(&mut d, F, 0, &[4; 10]), DiskResult::Failed(_)));
         assert_eq!(d.contents("a.log").unwrap()[0], 3);
-        d.set_faults(DiskFaultConfig {
-            read_error_rate: 1.0,
-            ..Default::default()
-        });
-        assert!(matches!(
-            d.execute(&DiskOp::Read { file: F, pos: 0, len: 1 }),
-            DiskResult::Failed(_)
-        ));
+        d.set_faults(DiskFaultConfig { read_error_rate: 1.0, ..Default::default() });
+        assert!(matches!(d.execute(&DiskOp::Read { file: F, pos: 0, len: 1 }), DiskResult::Failed(_)));
     }
 
     /// Proves: ReplaceFile is atomic and durable on completion (survives any
@@ -984,18 +868,9 @@ mod tests {
     fn replace_file_is_durable() {
         for seed in 0..50 {
             let mut d = SimDisk::new(seed);
-            assert!(matches!(
-                d.execute(&DiskOp::ReadFile { path: "meta/cp".into() }),
-                DiskResult::Failed(_)
-            ));
-            ok(d.execute(&DiskOp::ReplaceFile {
-                path: "meta/cp".into(),
-                data: Bytes::from_static(b"one"),
-            }));
-            ok(d.execute(&DiskOp::ReplaceFile {
-                path: "meta/cp".into(),
-                data: Bytes::from_static(b"second"),
-            }));
+            assert!(matches!(d.execute(&DiskOp::ReadFile { path: "meta/cp".into() }), DiskResult::Failed(_)));
+            ok(d.execute(&DiskOp::ReplaceFile { path: "meta/cp".into(), data: Bytes::from_static(b"one") }));
+            ok(d.execute(&DiskOp::ReplaceFile { path: "meta/cp".into(), data: Bytes::from_static(b"second") }));
             d.crash();
             match d.execute(&DiskOp::ReadFile { path: "meta/cp".into() }) {
                 DiskResult::Read(b) => assert_eq!(&b[..], b"second"),
@@ -1005,21 +880,9 @@ mod tests {
         }
         // A failing ReplaceFile leaves the old file.
         let mut d = SimDisk::new(0);
-        ok(d.execute(&DiskOp::ReplaceFile {
-            path: "cp".into(),
-            data: Bytes::from_static(b"old"),
-        }));
-        d.set_faults(DiskFaultConfig {
-            write_error_rate: 1.0,
-            ..Default::default()
-        });
-        assert!(matches!(
-            d.execute(&DiskOp::ReplaceFile {
-                path: "cp".into(),
-                data: Bytes::from_static(b"new"),
-            }),
-            DiskResult::Failed(_)
-        ));
+        ok(d.execute(&DiskOp::ReplaceFile { path: "cp".into(), data: Bytes::from_static(b"old") }));
+        d.set_faults(DiskFaultConfig { write_error_rate: 1.0, ..Default::default() });
+        assert!(matches!(d.execute(&DiskOp::ReplaceFile { path: "cp".into(), data: Bytes::from_static(b"new") }), DiskResult::Failed(_)));
         assert_eq!(d.contents("cp"), Some(&b"old"[..]));
     }
 
@@ -1036,52 +899,22 @@ mod tests {
         ok(write(&mut d, F, 0, b"abc"));
         open(&mut d, FileId(2), "topic-0/00.index");
         ok(d.execute(&DiskOp::CreateDir { path: "empty/a".into() }));
-        ok(d.execute(&DiskOp::ReplaceFile {
-            path: "meta".into(),
-            data: Bytes::from_static(b"12"),
-        }));
+        ok(d.execute(&DiskOp::ReplaceFile { path: "meta".into(), data: Bytes::from_static(b"12") }));
         assert_eq!(
             listing(&mut d, ""),
-            vec![
-                ("empty".into(), true, 0),
-                ("meta".into(), false, 2),
-                ("topic-0".into(), true, 0),
-                ("topic-1".into(), true, 0),
-            ]
+            vec![("empty".into(), true, 0), ("meta".into(), false, 2), ("topic-0".into(), true, 0), ("topic-1".into(), true, 0),]
         );
         assert_eq!(listing(&mut d, "/topic-1/"), vec![("00.log".into(), false, 3)]);
         assert_eq!(listing(&mut d, "empty"), vec![("a".into(), true, 0)]);
-        assert!(matches!(
-            d.execute(&DiskOp::ListDir { path: "meta".into() }),
-            DiskResult::Failed(_)
-        ));
+        assert!(matches!(d.execute(&DiskOp::ListDir { path: "meta".into() }), DiskResult::Failed(_)));
         // Rename a file; the open handle follows it.
-        ok(d.execute(&DiskOp::Rename {
-            from: "topic-1/00.log".into(),
-            to: "topic-1/01.log".into(),
-        }));
+        ok(d.execute(&DiskOp::Rename { from: "topic-1/00.log".into(), to: "topic-1/01.log".into() }));
         ok(write(&mut d, F, 3, b"d"));
         assert_eq!(d.contents("topic-1/01.log"), Some(&b"abcd"[..]));
-        assert!(matches!(
-            d.execute(&DiskOp::Rename {
-                from: "missing".into(),
-                to: "x".into(),
-            }),
-            DiskResult::Failed(_)
-        ));
+        assert!(matches!(d.execute(&DiskOp::Rename { from: "missing".into(), to: "x".into() }), DiskResult::Failed(_)));
         // Rename a directory.
-        ok(d.execute(&DiskOp::Rename {
-            from: "topic-1".into(),
-            to: "topic-1.deleted".into(),
-        }));
-        assert_eq!(
-            d.files(),
-            vec![
-                ("meta".into(), 2),
-                ("topic-0/00.index".into(), 0),
-                ("topic-1.deleted/01.log".into(), 4),
-            ]
-        );
+        ok(d.execute(&DiskOp::Rename { from: "topic-1".into(), to: "topic-1.deleted".into() }));
+        assert_eq!(d.files(), vec![("meta".into(), 2), ("topic-0/00.index".into(), 0), ("topic-1.deleted/01.log".into(), 4),]);
         // Remove a tree, a file, and something missing.
         ok(d.execute(&DiskOp::Remove { path: "topic-1.deleted".into() }));
         ok(d.execute(&DiskOp::Remove { path: "meta".into() }));
@@ -1093,10 +926,7 @@ mod tests {
         ok(d.execute(&DiskOp::Close { file: F }));
         assert!(matches!(write(&mut d, F, 0, b"z"), DiskResult::Failed(_)));
         assert_eq!(d.used_bytes(), 0);
-        assert!(matches!(
-            d.execute(&DiskOp::Remove { path: "".into() }),
-            DiskResult::Failed(_)
-        ));
+        assert!(matches!(d.execute(&DiskOp::Remove { path: "".into() }), DiskResult::Failed(_)));
     }
 
     /// Proves: reads return up to `len` bytes, fewer at EOF, nothing past it;
@@ -1105,14 +935,7 @@ mod tests {
     #[test]
     fn reads_at_eof_and_handles() {
         let mut d = SimDisk::new(0);
-        assert!(matches!(
-            d.execute(&DiskOp::Open {
-                file: F,
-                path: "a.log".into(),
-                create: false,
-            }),
-            DiskResult::Failed(_)
-        ));
+        assert!(matches!(d.execute(&DiskOp::Open { file: F, path: "a.log".into(), create: false }), DiskResult::Failed(_)));
         assert_eq!(open(&mut d, F, "a.log"), 0);
         ok(write(&mut d, F, 4, b"xy"));
         assert_eq!(read(&mut d, F, 0, 100), b"\0\0\0\0xy");
@@ -1170,41 +993,21 @@ mod tests {
     /// durable state, results and latencies; a different seed differs.
     #[test]
     fn deterministic() {
-        fn run(seed: u64) -> (Vec<(String, Vec<u8>, Vec<u8>)>, Vec<Duration>, Vec<String>) {
+        type Outcome = (Vec<(String, Vec<u8>, Vec<u8>)>, Vec<Duration>, Vec<String>);
+        fn run(seed: u64) -> Outcome {
             let mut d = SimDisk::new(seed);
-            d.set_faults(DiskFaultConfig {
-                write_error_rate: 0.1,
-                read_error_rate: 0.1,
-                sync_error_rate: 0.2,
-                capacity_bytes: 0,
-            });
+            d.set_faults(DiskFaultConfig { write_error_rate: 0.1, read_error_rate: 0.1, sync_error_rate: 0.2, capacity_bytes: 0 });
             let mut lat = Vec::new();
             let mut results = Vec::new();
             for round in 0..5u64 {
                 for f in 0..3u64 {
                     let path = format!("t-{f}/{round:05}.log");
                     let ops = vec![
-                        DiskOp::Open {
-                            file: FileId(f),
-                            path,
-                            create: true,
-                        },
-                        DiskOp::Write {
-                            file: FileId(f),
-                            pos: 0,
-                            data: Bytes::from(vec![f as u8; 700]),
-                        },
+                        DiskOp::Open { file: FileId(f), path, create: true },
+                        DiskOp::Write { file: FileId(f), pos: 0, data: Bytes::from(vec![f as u8; 700]) },
                         DiskOp::Sync { file: FileId(f) },
-                        DiskOp::Write {
-                            file: FileId(f),
-                            pos: 700,
-                            data: Bytes::from(vec![round as u8; 1500]),
-                        },
-                        DiskOp::Read {
-                            file: FileId(f),
-                            pos: 0,
-                            len: 100,
-                        },
+                        DiskOp::Write { file: FileId(f), pos: 700, data: Bytes::from(vec![round as u8; 1500]) },
+                        DiskOp::Read { file: FileId(f), pos: 0, len: 100 },
                     ];
                     for op in &ops {
                         lat.push(d.latency(op));
@@ -1242,12 +1045,7 @@ mod tests {
         for seed in 0..40 {
             let mut d = SimDisk::new(seed);
             let mut r = ChaCha8Rng::seed_from_u64(seed + 1000);
-            d.set_faults(DiskFaultConfig {
-                write_error_rate: 0.05,
-                read_error_rate: 0.05,
-                sync_error_rate: 0.1,
-                capacity_bytes: 20_000,
-            });
+            d.set_faults(DiskFaultConfig { write_error_rate: 0.05, read_error_rate: 0.05, sync_error_rate: 0.1, capacity_bytes: 20_000 });
             for _ in 0..400 {
                 let file = FileId(r.gen_range(0..4));
                 let path = paths[r.gen_range(0..paths.len())].to_string();
