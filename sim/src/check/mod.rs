@@ -29,13 +29,16 @@ impl std::fmt::Display for Violation {
     }
 }
 
+/// A checker: the ledger in, one message per violation out.
+pub type Checker = fn(&Ledger) -> Vec<String>;
+
 /// At most this many violations are reported per checker; the rest are counted.
 pub const MAX_PER_CHECKER: usize = 20;
 
 /// Run every enabled checker over the ledger.
 pub fn run_checks(checks: &Checks, ledger: &Ledger) -> Vec<Violation> {
     let mut out = Vec::new();
-    let all: [(bool, &'static str, fn(&Ledger) -> Vec<String>); 6] = [
+    let all: [(bool, &'static str, Checker); 6] = [
         (checks.acked_readable, acked_readable::NAME, acked_readable::check),
         (checks.unique, unique::NAME, unique::check),
         (checks.consumer_order, consumer_order::NAME, consumer_order::check),

@@ -2,7 +2,8 @@
 //! place holds two values, across everything any consumer read during the run
 //! and the final read-back. A place is (partition, offset). A value read at
 //! offset 5 and later gone from offset 5 (replaced by another) means data below
-//! the high watermark changed: committed data is not immutable.
+//! the high watermark changed: committed data is not immutable. A value read
+//! that no producer sent (phantom data) is reported too.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -28,6 +29,10 @@ pub fn check(ledger: &Ledger) -> Vec<String> {
     }
     let mut out = Vec::new();
     for (v, at) in &places {
+        if !ledger.produced.contains_key(*v) {
+            let (p, o) = at.first().expect("non-empty");
+            out.push(format!("value {v:?} at {p}/{o} was never produced"));
+        }
         if at.len() > 1 {
             let list: Vec<String> = at.iter().map(|(p, o)| format!("{p}/{o}")).collect();
             out.push(format!("value {v} seen at {} places: {}", at.len(), list.join(", ")));
@@ -63,6 +68,15 @@ mod tests {
         let v = check(&l);
         assert_eq!(v.len(), 1, "{v:?}");
         assert!(v[0].contains("a1") && v[0].contains("0/1") && v[0].contains("0/3"));
+    }
+
+    // Proves: a value nobody produced is reported.
+    #[test]
+    fn fails_on_phantom_value() {
+        let mut l = clean_ledger();
+        l.record_fetch(1, 1, 4, &[(3, "ghost".into())]);
+        let v = check(&l);
+        assert!(v.len() == 1 && v[0].contains("ghost") && v[0].contains("never produced"), "{v:?}");
     }
 
     // Proves: an offset whose value changed between a consumer's read and the read-back is reported.
