@@ -612,7 +612,7 @@ mod tests {
             let rb = client.spawn(async move { final_readback(addr, "t", partitions, Duration::from_secs(20)).await }).await.unwrap();
             ledger2.lock().unwrap().set_final_readback(rb);
         });
-        let ledger = Arc::try_unwrap(ledger).ok().expect("ledger still shared").into_inner().unwrap();
+        let ledger = Arc::try_unwrap(ledger).expect("ledger still shared").into_inner().unwrap();
         let all = crate::scenario::Checks {
             acked_readable: true,
             unique: true,
