@@ -14,6 +14,9 @@ pub enum Fault {
     Pause { node: usize, resume_after_ms: u64 },
     /// The node's network drops everything for a while.
     Clog { node: usize, duration_ms: u64 },
+    /// One-way partition: for a while the node receives nothing (`inbound`) or
+    /// what it sends is held (outbound).
+    ClogOneWay { node: usize, inbound: bool, duration_ms: u64 },
     /// For a while, a share (per mille) of the node's disk writes fail.
     DiskWriteErrors { node: usize, per_mille: u32, duration_ms: u64 },
     DiskSyncErrors { node: usize, per_mille: u32, duration_ms: u64 },
@@ -31,7 +34,7 @@ pub struct FaultSchedule {
 }
 
 /// The kinds in a fixed order (the order of draws; changing it changes every schedule).
-const KINDS: usize = 8;
+const KINDS: usize = 9;
 
 impl FaultSchedule {
     /// Draw `mix.events` faults over `duration_ms` from `seed`, each kind by weight.
@@ -50,6 +53,7 @@ impl FaultSchedule {
             mix.disk_read_errors,
             mix.disk_full,
             mix.latent_corruption,
+            mix.clog_one_way,
         ]
         .map(|w| w as u64);
         let total: u64 = weights.iter().sum();
@@ -75,7 +79,8 @@ impl FaultSchedule {
                 4 => Fault::DiskSyncErrors { node, per_mille: rng.gen_range(100..=1_000), duration_ms: rng.gen_range(200..=2_000) },
                 5 => Fault::DiskReadErrors { node, per_mille: rng.gen_range(100..=1_000), duration_ms: rng.gen_range(200..=2_000) },
                 6 => Fault::DiskFull { node, duration_ms: rng.gen_range(200..=2_000) },
-                _ => Fault::LatentCorruption { node },
+                7 => Fault::LatentCorruption { node },
+                _ => Fault::ClogOneWay { node, inbound: rng.gen_bool(0.5), duration_ms: rng.gen_range(200..=3_000) },
             };
             events.push((at, fault));
         }
@@ -91,6 +96,7 @@ impl Fault {
             Fault::Crash { node, .. }
             | Fault::Pause { node, .. }
             | Fault::Clog { node, .. }
+            | Fault::ClogOneWay { node, .. }
             | Fault::DiskWriteErrors { node, .. }
             | Fault::DiskSyncErrors { node, .. }
             | Fault::DiskReadErrors { node, .. }
@@ -139,7 +145,7 @@ mod tests {
                 assert!(*at < 20_000);
                 assert!(f.node() < 3);
                 match f {
-                    Fault::DiskReadErrors { .. } | Fault::LatentCorruption { .. } => panic!("weight 0 drawn: {f:?}"),
+                    Fault::DiskReadErrors { .. } | Fault::LatentCorruption { .. } | Fault::ClogOneWay { .. } => panic!("weight 0 drawn: {f:?}"),
                     Fault::Crash { restart_after_ms: d, .. } | Fault::Clog { duration_ms: d, .. } => assert!((200..=3_000).contains(d)),
                     Fault::Pause { resume_after_ms: d, .. } => assert!((100..=2_000).contains(d)),
                     Fault::DiskWriteErrors { per_mille, duration_ms, .. } | Fault::DiskSyncErrors { per_mille, duration_ms, .. } => {

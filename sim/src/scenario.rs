@@ -62,6 +62,9 @@ pub struct FaultMix {
     pub pause: u32,
     #[serde(default)]
     pub clog: u32,
+    /// One-way partitions (inbound or outbound only).
+    #[serde(default)]
+    pub clog_one_way: u32,
     #[serde(default)]
     pub disk_write_errors: u32,
     #[serde(default)]
@@ -175,6 +178,7 @@ impl FaultMix {
             self.disk_read_errors,
             self.disk_full,
             self.latent_corruption,
+            self.clog_one_way,
         ]
         .iter()
         .map(|w| *w as u64)

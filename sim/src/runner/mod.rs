@@ -282,6 +282,17 @@ fn apply_fault(handle: &Handle, nodes: &[madsim::runtime::NodeHandle], disks: &[
             let n = net.clone();
             restarts.push(later(*duration_ms, Box::new(move || n.unclog_node(id))));
         }
+        Fault::ClogOneWay { node, inbound, duration_ms } => {
+            let id = nodes[*node].id();
+            let n = net.clone();
+            if *inbound {
+                net.clog_node_in(id);
+                restarts.push(later(*duration_ms, Box::new(move || n.unclog_node_in(id))));
+            } else {
+                net.clog_node_out(id);
+                restarts.push(later(*duration_ms, Box::new(move || n.unclog_node_out(id))));
+            }
+        }
         Fault::DiskWriteErrors { node, per_mille, duration_ms } => {
             disk_window(disks, *node, DiskFaultConfig { write_error_rate: *per_mille as f64 / 1000.0, ..Default::default() }, *duration_ms, restarts, &later)
         }
@@ -315,6 +326,8 @@ fn heal(handle: &Handle, nodes: &[madsim::runtime::NodeHandle], disks: &[Arc<Mut
     let net = madsim::net::NetSim::current();
     for (i, (node, disk)) in nodes.iter().zip(disks).enumerate() {
         net.unclog_node(node.id());
+        net.unclog_node_in(node.id());
+        net.unclog_node_out(node.id());
         disk.lock().expect("disk lock").set_faults(DiskFaultConfig::default());
         if disk_faulted.contains(&i) {
             handle.kill(node.id());
