@@ -1,0 +1,140 @@
+//! Metadata and DescribeCluster: this broker is the whole cluster, leader of
+//! every partition at epoch 0, and the only replica in every ISR.
+
+use crate::log::LogState;
+use crate::protocol::error_code;
+use crate::protocol::messages::describe_cluster::{DescribeClusterBroker, DescribeClusterRequest, DescribeClusterResponse};
+use crate::protocol::messages::metadata::{MetadataRequest, MetadataResponse, MetadataResponseBroker, MetadataResponsePartition, MetadataResponseTopic};
+use crate::protocol::messages::Response;
+use crate::types::TopicId;
+
+use super::topics::{self, TopicState};
+use super::{Broker, ReqCtx, LEADER_EPOCH};
+
+/// "Not requested" for authorized-operations fields.
+const OPS_NOT_REQUESTED: i32 = i32::MIN;
+/// Without an authorizer every operation is allowed: READ, WRITE, CREATE,
+/// DELETE, ALTER, DESCRIBE, DESCRIBE_CONFIGS, ALTER_CONFIGS (Kafka's AclOperation codes).
+const TOPIC_OPS_ALL: i32 = (1 << 3) | (1 << 4) | (1 << 5) | (1 << 6) | (1 << 7) | (1 << 8) | (1 << 10) | (1 << 11);
+/// CREATE, ALTER, DESCRIBE, CLUSTER_ACTION, DESCRIBE_CONFIGS, ALTER_CONFIGS, IDEMPOTENT_WRITE.
+const CLUSTER_OPS_ALL: i32 = (1 << 5) | (1 << 7) | (1 << 8) | (1 << 9) | (1 << 10) | (1 << 11) | (1 << 12);
+/// Kafka's MISMATCHED_ENDPOINT_TYPE: a broker was asked for controller endpoints.
+const MISMATCHED_ENDPOINT_TYPE: i16 = 114;
+
+impl Broker {
+    pub(crate) fn handle_metadata(&mut self, ctx: ReqCtx, req: MetadataRequest) {
+        let node = self.config.node_id.0;
+        let mut resp = MetadataResponse {
+            brokers: vec![MetadataResponseBroker { node_id: node, host: self.config.advertised_host.clone(), port: self.config.advertised_port, rack: None }],
+            cluster_id: Some(self.config.cluster_id.clone()),
+            controller_id: node,
+            cluster_authorized_operations: if req.include_cluster_authorized_operations { CLUSTER_OPS_ALL } else { OPS_NOT_REQUESTED },
+            ..Default::default()
+        };
+        let topic_ops = if req.include_topic_authorized_operations { TOPIC_OPS_ALL } else { OPS_NOT_REQUESTED };
+        // v0: an empty list means all topics; v1+: null means all.
+        let all = match &req.topics {
+            None => true,
+            Some(t) => t.is_empty() && ctx.api_version == 0,
+        };
+        if all {
+            let names: Vec<String> = self.topics.values().filter(|t| t.state == TopicState::Live).map(|t| t.name.clone()).collect();
+            for name in names {
+                resp.topics.push(self.topic_metadata(&name, topic_ops));
+            }
+        } else {
+            let auto = req.allow_auto_topic_creation || ctx.api_version < 4;
+            for t in req.topics.as_deref().unwrap_or(&[]) {
+                let entry = match &t.name {
+                    Some(name) => self.requested_topic(name, auto, topic_ops),
+                    None => match self.topic_by_id(t.topic_id).map(|t| t.name.clone()) {
+                        Some(name) => self.topic_metadata(&name, topic_ops),
+                        None => MetadataResponseTopic {
+                            error_code: error_code::UNKNOWN_TOPIC_ID,
+                            name: None,
+                            topic_id: t.topic_id,
+                            topic_authorized_operations: topic_ops,
+                            ..Default::default()
+                        },
+                    },
+                };
+                resp.topics.push(entry);
+            }
+        }
+        self.respond(&ctx, Response::Metadata(resp));
+    }
+
+    fn requested_topic(&mut self, name: &str, auto_create: bool, topic_ops: i32) -> MetadataResponseTopic {
+        let error = |code| MetadataResponseTopic { error_code: code, name: Some(name.to_string()), topic_id: TopicId::ZERO, topic_authorized_operations: topic_ops, ..Default::default() };
+        if self.live_topic(name).is_some() {
+            return self.topic_metadata(name, topic_ops);
+        }
+        if topics::validate_name(name).is_err() {
+            return error(error_code::INVALID_TOPIC_EXCEPTION);
+        }
+        match self.topics.get(name).map(|t| t.state) {
+            Some(TopicState::Creating) => error(error_code::LEADER_NOT_AVAILABLE),
+            Some(_) => error(error_code::UNKNOWN_TOPIC_OR_PARTITION),
+            None if auto_create && self.config.auto_create_topics => {
+                self.maybe_auto_create(name);
+                error(error_code::LEADER_NOT_AVAILABLE)
+            }
+            None => error(error_code::UNKNOWN_TOPIC_OR_PARTITION),
+        }
+    }
+
+    fn topic_metadata(&self, name: &str, topic_ops: i32) -> MetadataResponseTopic {
+        let node = self.config.node_id.0;
+        let t = self.topics.get(name).expect("caller checked the topic exists");
+        let partitions = t
+            .partitions
+            .iter()
+            .enumerate()
+            .map(|(i, owner)| {
+                let state = self.partitions.get(owner).map(|p| p.log.state().clone());
+                let online = matches!(state, Some(LogState::Ready));
+                MetadataResponsePartition {
+                    error_code: if online { error_code::NONE } else { error_code::LEADER_NOT_AVAILABLE },
+                    partition_index: i as i32,
+                    leader_id: if online { node } else { -1 },
+                    leader_epoch: LEADER_EPOCH.0,
+                    replica_nodes: vec![node],
+                    isr_nodes: if online { vec![node] } else { vec![] },
+                    offline_replicas: if online { vec![] } else { vec![node] },
+                }
+            })
+            .collect();
+        MetadataResponseTopic {
+            error_code: error_code::NONE,
+            name: Some(t.name.clone()),
+            topic_id: t.id,
+            is_internal: false,
+            partitions,
+            topic_authorized_operations: topic_ops,
+        }
+    }
+
+    pub(crate) fn handle_describe_cluster(&mut self, ctx: ReqCtx, req: DescribeClusterRequest) {
+        let mut resp = DescribeClusterResponse {
+            error_code: error_code::NONE,
+            endpoint_type: req.endpoint_type,
+            cluster_id: self.config.cluster_id.clone(),
+            controller_id: self.config.node_id.0,
+            brokers: vec![DescribeClusterBroker {
+                broker_id: self.config.node_id.0,
+                host: self.config.advertised_host.clone(),
+                port: self.config.advertised_port,
+                rack: None,
+                ..Default::default()
+            }],
+            cluster_authorized_operations: if req.include_cluster_authorized_operations { CLUSTER_OPS_ALL } else { OPS_NOT_REQUESTED },
+            ..Default::default()
+        };
+        if ctx.api_version >= 1 && req.endpoint_type == 2 {
+            resp.error_code = MISMATCHED_ENDPOINT_TYPE;
+            resp.error_message = Some("The request was sent to an endpoint of type BROKER, but we wanted an endpoint of type CONTROLLER".into());
+            resp.brokers.clear();
+        }
+        self.respond(&ctx, Response::DescribeCluster(resp));
+    }
+}

@@ -1,0 +1,189 @@
+//! Produce: validate, append, and answer by `acks`.
+//!
+//! - `acks=0`: no response; an error closes the connection (as Kafka does, so
+//!   the client notices and refreshes its metadata).
+//! - `acks=1`: answered once the append is handed to the disk, before any sync.
+//! - `acks=all` (-1): answered only when the high watermark (the durable offset)
+//!   covers every record of the request; asserted when answering.
+
+use crate::log::{IoScope, LogError, LogState};
+use crate::protocol::error_code;
+use crate::protocol::messages::produce::{PartitionProduceResponse, ProduceRequest, ProduceResponse, TopicProduceResponse};
+use crate::protocol::messages::Response;
+use crate::records::{self, ValidationLimits};
+use crate::types::Offset;
+
+use super::{Broker, Pending, ReqCtx, ReqId, LEADER_EPOCH};
+
+pub struct ProducePending {
+    ctx: ReqCtx,
+    resp: ProduceResponse,
+    /// (topic index, partition index in the response, owner, offset the HW must reach).
+    waits: Vec<(usize, usize, u64, Offset)>,
+}
+
+fn partition_error(index: i32, code: i16, message: Option<String>) -> PartitionProduceResponse {
+    PartitionProduceResponse {
+        index,
+        error_code: code,
+        base_offset: -1,
+        log_append_time_ms: -1,
+        log_start_offset: -1,
+        error_message: message,
+        ..Default::default()
+    }
+}
+
+impl Broker {
+    pub(crate) fn handle_produce(&mut self, ctx: ReqCtx, req: ProduceRequest) {
+        let acks = req.acks;
+        let mut resp = ProduceResponse::default();
+        let mut waits = Vec::new();
+        let mut any_error = false;
+        for (ti, topic) in req.topic_data.iter().enumerate() {
+            let mut tr = TopicProduceResponse { name: topic.name.clone(), ..Default::default() };
+            let known = self.live_topic(&topic.name).is_some();
+            if !known {
+                self.maybe_auto_create(&topic.name);
+            }
+            for part in &topic.partition_data {
+                let r = if !matches!(acks, -1..=1) {
+                    partition_error(part.index, error_code::INVALID_REQUIRED_ACKS, None)
+                } else {
+                    match self.produce_partition(&topic.name, part.index, part.records.as_ref(), acks) {
+                        Ok((r, Some(need))) => {
+                            let owner = self.partition_owner(&topic.name, part.index).expect("appended to a live partition");
+                            waits.push((ti, tr.partition_responses.len(), owner, need));
+                            r
+                        }
+                        Ok((r, None)) => r,
+                        Err(r) => r,
+                    }
+                };
+                any_error |= r.error_code != error_code::NONE;
+                tr.partition_responses.push(r);
+            }
+            resp.responses.push(tr);
+        }
+        if acks == 0 {
+            if any_error {
+                tracing::debug!(conn = ctx.conn.0, "acks=0 produce failed; closing the connection so the client refreshes");
+                self.close_conn(ctx.conn);
+            }
+            return;
+        }
+        if waits.is_empty() {
+            self.respond(&ctx, Response::Produce(resp));
+            return;
+        }
+        let id = self.new_req_id();
+        for &(_, _, owner, _) in &waits {
+            if let Some(p) = self.partitions.get_mut(&owner) {
+                p.hw_waiters.insert(id);
+            }
+        }
+        self.pending.insert(id, Pending::Produce(ProducePending { ctx, resp, waits }));
+    }
+
+    /// Validate and append one partition's records. `Ok((response, Some(offset)))`
+    /// when the answer must wait until the high watermark reaches `offset`.
+    fn produce_partition(&mut self, topic: &str, index: i32, records: Option<&bytes::Bytes>, acks: i16) -> Result<(PartitionProduceResponse, Option<Offset>), PartitionProduceResponse> {
+        let Some(owner) = self.partition_owner(topic, index) else {
+            return Err(partition_error(index, error_code::UNKNOWN_TOPIC_OR_PARTITION, None));
+        };
+        let t = self.live_topic(topic).expect("owner implies live topic");
+        let config = t.config.clone();
+        let Some(records) = records else {
+            return Err(partition_error(index, error_code::CORRUPT_MESSAGE, Some("null record set".into())));
+        };
+        let limits = ValidationLimits {
+            max_batch_bytes: config.max_message_bytes(),
+            max_decompressed_bytes: config.log_config().max_decompressed_bytes,
+            now_ms: self.now.0,
+            timestamp_before_max_ms: config.timestamp_before_max_ms(),
+            timestamp_after_max_ms: config.timestamp_after_max_ms(),
+            timestamp_type: config.timestamp_type(),
+        };
+        let batches = match records::validate_produce(records, &limits) {
+            Ok(b) => b,
+            Err(e) => {
+                tracing::debug!(topic, partition = index, error = %e, "produce refused");
+                return Err(partition_error(index, e.error_code(), Some(e.to_string())));
+            }
+        };
+        // One broker: the ISR is this broker alone.
+        if acks == -1 && config.min_insync_replicas() > 1 {
+            let msg = format!("The size of the current ISR 1 is insufficient to satisfy the min.isr requirement of {}", config.min_insync_replicas());
+            return Err(partition_error(index, error_code::NOT_ENOUGH_REPLICAS, Some(msg)));
+        }
+        let now = self.now;
+        let p = self.partitions.get_mut(&owner).expect("owner exists");
+        match p.log.state() {
+            LogState::Ready => {}
+            LogState::Failed(why) => {
+                return Err(partition_error(index, error_code::KAFKA_STORAGE_ERROR, Some(why.clone())));
+            }
+            _ => return Err(partition_error(index, error_code::NOT_LEADER_OR_FOLLOWER, None)),
+        }
+        let mut io = IoScope { queue: &mut self.disk, owner };
+        match p.log.append(&batches, LEADER_EPOCH, now, &mut io) {
+            Ok(a) => {
+                let r = PartitionProduceResponse {
+                    index,
+                    error_code: error_code::NONE,
+                    base_offset: a.base_offset.0,
+                    log_append_time_ms: a.log_append_time,
+                    log_start_offset: p.log.log_start_offset().0,
+                    ..Default::default()
+                };
+                let need = (acks == -1).then(|| a.last_offset.next());
+                Ok((r, need))
+            }
+            Err(LogError::Storage(why)) => Err(partition_error(index, error_code::KAFKA_STORAGE_ERROR, Some(why))),
+            Err(LogError::NotReady) => Err(partition_error(index, error_code::NOT_LEADER_OR_FOLLOWER, None)),
+            Err(LogError::OffsetOutOfRange) => Err(partition_error(index, error_code::UNKNOWN_SERVER_ERROR, None)),
+        }
+    }
+}
+
+/// Answer an `acks=all` produce once every partition's high watermark covers its
+/// records; a partition whose log failed (or vanished) is answered with an error
+/// and never acknowledged.
+pub(crate) fn poll(b: &mut Broker, id: ReqId, mut p: ProducePending) -> Option<ProducePending> {
+    let mut remaining = Vec::new();
+    for (ti, pi, owner, need) in std::mem::take(&mut p.waits) {
+        let r = &mut p.resp.responses[ti].partition_responses[pi];
+        match b.partitions.get_mut(&owner) {
+            None => {
+                r.error_code = error_code::UNKNOWN_TOPIC_OR_PARTITION;
+                r.base_offset = -1;
+            }
+            Some(part) => match part.log.state() {
+                LogState::Failed(why) => {
+                    r.error_code = error_code::KAFKA_STORAGE_ERROR;
+                    r.error_message = Some(why.clone());
+                    r.base_offset = -1;
+                }
+                _ if part.high_watermark() >= need => {
+                    // The invariant this whole path exists for.
+                    assert!(part.log.durable_offset() >= need, "acks=all answered before its records were durable");
+                }
+                _ if b.phase_is_stopping() && !part.log.needs_sync() && !part.log.sync_in_flight() && part.high_watermark() < need => {
+                    r.error_code = error_code::REQUEST_TIMED_OUT;
+                    r.base_offset = -1;
+                }
+                _ => {
+                    part.hw_waiters.insert(id);
+                    remaining.push((ti, pi, owner, need));
+                }
+            },
+        }
+    }
+    if remaining.is_empty() {
+        b.respond(&p.ctx, Response::Produce(p.resp));
+        None
+    } else {
+        p.waits = remaining;
+        Some(p)
+    }
+}
