@@ -21,6 +21,7 @@ def base_conf(bootstrap: str) -> dict:
         "bootstrap.servers": bootstrap,
         "broker.address.family": "v4",
         "socket.timeout.ms": 20000,
+        "log_level": 4,  # warnings and worse; librdkafka info lines flood failure reports
     }
 
 
