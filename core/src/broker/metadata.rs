@@ -32,11 +32,8 @@ impl Broker {
             ..Default::default()
         };
         let topic_ops = if req.include_topic_authorized_operations { TOPIC_OPS_ALL } else { OPS_NOT_REQUESTED };
-        // v0: an empty list means all topics; v1+: null means all.
-        let all = match &req.topics {
-            None => true,
-            Some(t) => t.is_empty() && ctx.api_version == 0,
-        };
+        // Null means all topics (the codec maps v0's empty list to null too).
+        let all = req.topics.is_none();
         if all {
             let names: Vec<String> = self.topics.values().filter(|t| t.state == TopicState::Live).map(|t| t.name.clone()).collect();
             for name in names {

@@ -33,6 +33,10 @@ pub mod metadata;
 pub mod produce;
 pub mod records_admin;
 pub mod startup;
+#[cfg(test)]
+pub mod testkit;
+#[cfg(test)]
+mod tests;
 pub mod topic_config;
 pub mod topics;
 

@@ -151,6 +151,7 @@ impl Broker {
 /// and never acknowledged.
 pub(crate) fn poll(b: &mut Broker, id: ReqId, mut p: ProducePending) -> Option<ProducePending> {
     let mut remaining = Vec::new();
+    let stopping = b.phase_is_stopping();
     for (ti, pi, owner, need) in std::mem::take(&mut p.waits) {
         let r = &mut p.resp.responses[ti].partition_responses[pi];
         match b.partitions.get_mut(&owner) {
@@ -168,7 +169,7 @@ pub(crate) fn poll(b: &mut Broker, id: ReqId, mut p: ProducePending) -> Option<P
                     // The invariant this whole path exists for.
                     assert!(part.log.durable_offset() >= need, "acks=all answered before its records were durable");
                 }
-                _ if b.phase_is_stopping() && !part.log.needs_sync() && !part.log.sync_in_flight() && part.high_watermark() < need => {
+                _ if stopping && !part.log.needs_sync() && !part.log.sync_in_flight() && part.high_watermark() < need => {
                     r.error_code = error_code::REQUEST_TIMED_OUT;
                     r.base_offset = -1;
                 }

@@ -15,6 +15,22 @@
 use bytes::Bytes;
 
 use crate::protocol::error_code;
+
+mod body;
+mod builder;
+mod compression;
+mod header;
+mod query;
+mod record;
+mod scan;
+mod stamp;
+mod validate;
+mod varint;
+
+#[cfg(test)]
+mod fuzz_tests;
+
+pub use header::{BATCH_LENGTH_MIN, MAGIC_V2};
 use crate::types::{LeaderEpoch, Offset};
 
 /// Length of a magic-2 batch header.
@@ -58,27 +74,31 @@ pub struct BatchHeader {
 }
 
 impl BatchHeader {
-    /// Parse the header at the start of `bytes` (no CRC check). Fails if fewer than
-    /// `BATCH_HEADER_LEN` bytes are present or the magic is not 2.
+    /// Parse the header at the start of `bytes` (no CRC check). Fails (Corrupt) if
+    /// fewer than `BATCH_HEADER_LEN` bytes are present, the magic is not 2, or
+    /// `batchLength` is below `BATCH_LENGTH_MIN` (so `total_len() >= BATCH_HEADER_LEN`).
+    /// It does not check that the whole batch is present.
     pub fn parse(bytes: &[u8]) -> Result<BatchHeader, BatchError> {
-        let _ = bytes;
-        todo!()
+        header::parse(bytes)
     }
     /// Total size of the batch on the wire and on disk.
     pub fn total_len(&self) -> usize {
-        LOG_OVERHEAD + self.batch_length as usize
+        LOG_OVERHEAD + self.batch_length.max(0) as usize
     }
+    /// Offsets wrap rather than panic on a hostile header; a parsed, validated batch never wraps.
     pub fn last_offset(&self) -> Offset {
-        Offset(self.base_offset + self.last_offset_delta as i64)
+        Offset(self.base_offset.wrapping_add(self.last_offset_delta as i64))
     }
     pub fn next_offset(&self) -> Offset {
-        Offset(self.base_offset + self.last_offset_delta as i64 + 1)
+        Offset(self.base_offset.wrapping_add(self.last_offset_delta as i64).wrapping_add(1))
     }
+    /// Codec from attribute bits 0-2; ids 5-7 are `UnsupportedCompression`.
     pub fn compression(&self) -> Result<Compression, BatchError> {
-        todo!()
+        header::compression(self.attributes)
     }
+    /// Attribute bit 3.
     pub fn timestamp_type(&self) -> TimestampType {
-        todo!()
+        header::timestamp_type(self.attributes)
     }
     pub fn is_transactional(&self) -> bool {
         self.attributes & 0x10 != 0
@@ -151,18 +171,28 @@ pub struct ValidBatch {
 /// consistent lengths, `records_count` equal to the records present (decompressing
 /// with a bound where compressed), offset deltas 0..n-1, `last_offset_delta ==
 /// count-1`, not a control batch, size within limits, timestamps within the window.
+///
+/// As in Kafka (produce v3+), exactly one batch per partition is accepted: a second
+/// complete batch is INVALID_RECORD, an empty record set is INVALID_RECORD, magic
+/// 0/1 is INVALID_RECORD and a base offset other than 0 is INVALID_RECORD. The
+/// returned bytes are as received, except that on a CreateTime topic a wrong
+/// `maxTimestamp` is corrected (CRC recomputed) as Kafka's LogValidator does.
+/// See `validate.rs` for the exact order of checks.
 pub fn validate_produce(records: &Bytes, limits: &ValidationLimits) -> Result<Vec<ValidBatch>, BatchError> {
-    let _ = (records, limits);
-    todo!()
+    validate::validate_produce(records, limits)
 }
 
 /// Prepare a validated batch for append, in a fresh buffer: set `baseOffset` and
 /// `partitionLeaderEpoch`; with `log_append_time = Some(t)` set the timestamp-type
 /// bit, set `maxTimestamp` to `t` (Kafka also leaves `baseTimestamp`... see Kafka's
 /// LogValidator) and recompute the CRC.
+///
+/// Kafka (LogValidator, magic 2, in place, compressed or not) changes only
+/// `maxTimestamp` and the timestamp-type bit for LogAppendTime; `baseTimestamp`
+/// and the records stay, and readers report `maxTimestamp` for every record.
+/// Panics if `batch.bytes` is not exactly one batch (a bug: it came from validation).
 pub fn stamp(batch: &ValidBatch, base_offset: Offset, leader_epoch: LeaderEpoch, log_append_time: Option<i64>) -> Bytes {
-    let _ = (batch, base_offset, leader_epoch, log_append_time);
-    todo!()
+    stamp::stamp(batch, base_offset, leader_epoch, log_append_time)
 }
 
 /// Result of scanning stored bytes (log recovery, reads).
@@ -178,24 +208,25 @@ pub struct Scan {
 
 /// Walk batches from the start of `data`. With `verify_crc` each batch's CRC is
 /// checked. Stops at the first incomplete or invalid batch (never panics, never
-/// reads past `data`).
+/// reads past `data`). Checks structure only (magic, lengths, CRC if asked), not
+/// offsets: the log checks those against its own state.
 pub fn scan(data: &[u8], verify_crc: bool) -> Scan {
-    let _ = (data, verify_crc);
-    todo!()
+    scan::scan(data, verify_crc)
 }
 
 /// The first record in `batch` whose timestamp is >= `target` (decompressing with
 /// the bound given): its offset and timestamp. With LogAppendTime every record
-/// carries the batch's max timestamp.
+/// carries the batch's max timestamp. `batch` starts with the batch (extra bytes
+/// after it are ignored); no CRC check. A batch whose `maxTimestamp < target` is
+/// answered `None` from its header alone, as Kafka does.
 pub fn find_timestamp(batch: &[u8], target: i64, max_decompressed_bytes: usize) -> Result<Option<(Offset, i64)>, BatchError> {
-    let _ = (batch, target, max_decompressed_bytes);
-    todo!()
+    query::find_timestamp(batch, target, max_decompressed_bytes)
 }
 
 /// The record in `batch` with the largest timestamp (the first one on ties): its offset and timestamp.
+/// No CRC check; a batch with no records is `InvalidRecord`.
 pub fn max_timestamp_record(batch: &[u8], max_decompressed_bytes: usize) -> Result<(Offset, i64), BatchError> {
-    let _ = (batch, max_decompressed_bytes);
-    todo!()
+    query::max_timestamp_record(batch, max_decompressed_bytes)
 }
 
 /// One record, decoded (for tests, the simulator's clients and tools).
@@ -211,14 +242,16 @@ pub struct Record {
 /// Build a magic-2 batch at base offset 0 (as a producer does) from `records`
 /// (their offset deltas are renumbered 0..n-1), compressed with `compression`.
 /// `producer_id` -1 for a non-idempotent producer.
+/// Partition leader epoch -1, CreateTime, `baseTimestamp` = the first record's
+/// timestamp, `maxTimestamp` = the largest (-1 for no records). Snappy is written in
+/// the xerial framing, lz4 as an LZ4 frame, as the Java client does.
 pub fn build_batch(records: &[Record], compression: Compression, producer_id: i64, producer_epoch: i16, base_sequence: i32) -> Bytes {
-    let _ = (records, compression, producer_id, producer_epoch, base_sequence);
-    todo!()
+    builder::build(records, compression, producer_id, producer_epoch, base_sequence)
 }
 
 /// Decode every record of one batch (decompressing with the bound given). Offsets
-/// are `base_offset + offset_delta`.
+/// are `base_offset + offset_delta`. Checks the CRC first (as a consumer does);
+/// `Record::timestamp` is absolute (the max timestamp under LogAppendTime).
 pub fn decode_batch(batch: &[u8], max_decompressed_bytes: usize) -> Result<(BatchHeader, Vec<Record>), BatchError> {
-    let _ = (batch, max_decompressed_bytes);
-    todo!()
+    query::decode_batch(batch, max_decompressed_bytes)
 }

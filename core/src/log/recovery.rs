@@ -1,0 +1,426 @@
+//! Recovery of a log directory on `open` (see the module docs of `log`).
+//!
+//! Phases: `Listing` (ListDir + checkpoint ReadFile) → `Loading` (Open every
+//! segment, ReadFile index files of sealed ones) → `Scanning` (segment by
+//! segment, in offset order: accept a valid index or scan the data in chunks) →
+//! `Finishing` (truncations, syncs and removals in flight; `Ready` once none is
+//! left).
+
+use std::collections::BTreeSet;
+
+use bytes::{BufMut, Bytes, BytesMut};
+
+use crate::io::{DirEntry, DiskOp, DiskResult};
+use crate::records::scan;
+use crate::types::{FileId, Offset};
+
+use super::index::{decode_index, decode_time_index};
+use super::segment::{file_name, parse_file_name, IndexFiles, Segment};
+use super::{chunk_next, ChunkNext, IoScope, PartitionLog, Pending, RECOVERY_CHUNK_BYTES, START_OFFSET_FILE};
+
+const CHECKPOINT_MAGIC: &[u8; 4] = b"CKLS";
+const CHECKPOINT_VERSION: u16 = 1;
+
+pub(super) fn encode_checkpoint(start: Offset) -> Bytes {
+    let mut b = BytesMut::with_capacity(18);
+    b.put_slice(CHECKPOINT_MAGIC);
+    b.put_u16(CHECKPOINT_VERSION);
+    b.put_i64(start.0);
+    let crc = crc32c::crc32c(&b);
+    b.put_u32(crc);
+    b.freeze()
+}
+
+pub(super) fn decode_checkpoint(bytes: &[u8]) -> Option<Offset> {
+    if bytes.len() != 18 || &bytes[..4] != CHECKPOINT_MAGIC {
+        return None;
+    }
+    let crc = u32::from_be_bytes(bytes[14..18].try_into().ok()?);
+    if crc32c::crc32c(&bytes[..14]) != crc || u16::from_be_bytes(bytes[4..6].try_into().ok()?) != CHECKPOINT_VERSION {
+        return None;
+    }
+    let start = i64::from_be_bytes(bytes[6..14].try_into().ok()?);
+    (start >= 0).then_some(Offset(start))
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    Listing,
+    Loading,
+    Scanning,
+    Finishing,
+}
+
+#[derive(Debug)]
+pub(super) enum RecPending {
+    List,
+    Checkpoint,
+    Open { i: usize },
+    Index { i: usize },
+    TimeIndex { i: usize },
+    Chunk { i: usize, pos: u64 },
+    /// Truncate, Sync, Open of a fresh segment: failure fails the log.
+    Finish,
+    /// Removal of stray or dropped files: failure only logged.
+    Cleanup,
+}
+
+#[derive(Debug)]
+struct RecSeg {
+    base: Offset,
+    file: FileId,
+    len: Option<u64>,
+    has_index_files: bool,
+    index: Option<Bytes>,
+    time_index: Option<Bytes>,
+}
+
+#[derive(Debug)]
+struct ScanState {
+    seg: Segment,
+    len: u64,
+}
+
+#[derive(Debug)]
+pub(super) struct Recovery {
+    phase: Phase,
+    listing: Option<Vec<DirEntry>>,
+    checkpoint: Option<Option<Offset>>,
+    segs: Vec<RecSeg>,
+    loads_outstanding: usize,
+    cursor: usize,
+    scan: Option<ScanState>,
+    recovered: Vec<Segment>,
+}
+
+impl PartitionLog {
+    pub(super) fn start_recovery(&mut self, io: &mut IoScope) {
+        self.recovery = Some(Recovery {
+            phase: Phase::Listing,
+            listing: None,
+            checkpoint: None,
+            segs: Vec::new(),
+            loads_outstanding: 0,
+            cursor: 0,
+            scan: None,
+            recovered: Vec::new(),
+        });
+        let id = io.submit(DiskOp::ListDir { path: self.dir.clone() });
+        self.pending.insert(id, Pending::Recovery(RecPending::List));
+        let id = io.submit(DiskOp::ReadFile { path: self.path(START_OFFSET_FILE) });
+        self.pending.insert(id, Pending::Recovery(RecPending::Checkpoint));
+    }
+
+    pub(super) fn recovery_finished(&self) -> bool {
+        self.recovery.as_ref().is_none_or(|r| r.phase == Phase::Finishing)
+    }
+
+    fn rec(&mut self) -> &mut Recovery {
+        self.recovery.as_mut().expect("recovering")
+    }
+
+    fn submit_rec(&mut self, op: DiskOp, what: RecPending, io: &mut IoScope) {
+        let id = io.submit(op);
+        self.pending.insert(id, Pending::Recovery(what));
+    }
+
+    pub(super) fn on_recovery_done(&mut self, what: RecPending, result: DiskResult, io: &mut IoScope) {
+        if matches!(self.state, super::LogState::Failed(_)) || self.recovery.is_none() {
+            return;
+        }
+        match what {
+            RecPending::List => match result {
+                DiskResult::Listing(entries) => {
+                    self.rec().listing = Some(entries);
+                    self.maybe_plan(io);
+                }
+                DiskResult::Failed(msg) => self.fail(format!("listing {}: {msg}", self.dir)),
+                other => self.fail(format!("listing {}: unexpected {other:?}", self.dir)),
+            },
+            RecPending::Checkpoint => {
+                let start = match result {
+                    DiskResult::Read(bytes) => {
+                        let start = decode_checkpoint(&bytes);
+                        if start.is_none() {
+                            tracing::warn!(dir = %self.dir, "log start offset checkpoint is corrupt; ignoring it");
+                        }
+                        start
+                    }
+                    _ => None,
+                };
+                self.rec().checkpoint = Some(start);
+                self.maybe_plan(io);
+            }
+            RecPending::Open { i } => match result {
+                DiskResult::Opened { len } => {
+                    self.rec().segs[i].len = Some(len);
+                    self.loaded(io);
+                }
+                DiskResult::Failed(msg) => self.fail(format!("opening segment: {msg}")),
+                other => self.fail(format!("opening segment: unexpected {other:?}")),
+            },
+            RecPending::Index { i } | RecPending::TimeIndex { i } => {
+                let bytes = match result {
+                    DiskResult::Read(b) => Some(b),
+                    _ => None,
+                };
+                let is_index = matches!(what, RecPending::Index { .. });
+                let rs = &mut self.rec().segs[i];
+                if is_index {
+                    rs.index = bytes;
+                } else {
+                    rs.time_index = bytes;
+                }
+                self.loaded(io);
+            }
+            RecPending::Chunk { i, pos } => match result {
+                DiskResult::Read(bytes) => self.on_chunk(i, pos, bytes, io),
+                DiskResult::Failed(msg) => self.fail(format!("reading segment during recovery: {msg}")),
+                other => self.fail(format!("reading segment: unexpected {other:?}")),
+            },
+            RecPending::Finish => {
+                if let DiskResult::Failed(msg) = result {
+                    self.fail(format!("finishing recovery: {msg}"));
+                }
+            }
+            RecPending::Cleanup => {
+                if let DiskResult::Failed(msg) = result {
+                    tracing::warn!(dir = %self.dir, %msg, "removing a stale file failed");
+                }
+            }
+        }
+    }
+
+    /// Once the listing and the checkpoint are in: open segments, read indexes.
+    fn maybe_plan(&mut self, io: &mut IoScope) {
+        let rec = self.rec();
+        if rec.listing.is_none() || rec.checkpoint.is_none() {
+            return;
+        }
+        let entries = rec.listing.take().expect("listing present");
+        let mut logs = BTreeSet::new();
+        let mut index_files = BTreeSet::new();
+        let mut stray = Vec::new();
+        for e in &entries {
+            if e.is_dir {
+                continue;
+            }
+            match parse_file_name(&e.name) {
+                Some((base, "log")) => {
+                    logs.insert(base);
+                }
+                Some((base, "index")) | Some((base, "timeindex")) => {
+                    index_files.insert((base, e.name.clone()));
+                }
+                _ if e.name.ends_with(".tmp") => stray.push(e.name.clone()),
+                _ => {}
+            }
+        }
+        for (base, name) in &index_files {
+            if !logs.contains(base) {
+                stray.push(name.clone());
+            }
+        }
+        for name in stray {
+            let path = self.path(&name);
+            self.submit_rec(DiskOp::Remove { path }, RecPending::Cleanup, io);
+        }
+        if logs.is_empty() {
+            // Nothing on disk: start empty at the checkpointed start offset.
+            let base = self.rec().checkpoint.flatten().unwrap_or(Offset(0));
+            let file = io.new_file_id();
+            let path = self.path(&file_name(base, "log"));
+            self.submit_rec(DiskOp::Open { file, path, create: true }, RecPending::Finish, io);
+            self.segments.insert(base, Segment::new_empty(base, file));
+            self.log_start = base;
+            self.log_end = base;
+            self.rec().phase = Phase::Finishing;
+            return;
+        }
+        let bases: Vec<Offset> = logs.into_iter().collect();
+        let last = bases.len() - 1;
+        for (i, base) in bases.iter().copied().enumerate() {
+            let file = io.new_file_id();
+            let has_index = index_files.contains(&(base, file_name(base, "index")));
+            let has_time_index = index_files.contains(&(base, file_name(base, "timeindex")));
+            let path = self.path(&file_name(base, "log"));
+            self.submit_rec(DiskOp::Open { file, path, create: false }, RecPending::Open { i }, io);
+            let mut outstanding = 1;
+            if i != last && has_index && has_time_index {
+                let path = self.path(&file_name(base, "index"));
+                self.submit_rec(DiskOp::ReadFile { path }, RecPending::Index { i }, io);
+                let path = self.path(&file_name(base, "timeindex"));
+                self.submit_rec(DiskOp::ReadFile { path }, RecPending::TimeIndex { i }, io);
+                outstanding += 2;
+            }
+            let rec = self.rec();
+            rec.loads_outstanding += outstanding;
+            rec.segs.push(RecSeg { base, file, len: None, has_index_files: has_index || has_time_index, index: None, time_index: None });
+        }
+        self.rec().phase = Phase::Loading;
+    }
+
+    fn loaded(&mut self, io: &mut IoScope) {
+        let rec = self.rec();
+        assert!(rec.loads_outstanding > 0, "more loads completed than issued");
+        rec.loads_outstanding -= 1;
+        if rec.loads_outstanding == 0 {
+            rec.phase = Phase::Scanning;
+            self.advance(io);
+        }
+    }
+
+    /// Take the next segment: accept its index or start scanning it.
+    fn advance(&mut self, io: &mut IoScope) {
+        loop {
+            let rec = self.rec();
+            let i = rec.cursor;
+            if i == rec.segs.len() {
+                self.finish_recovery(io);
+                return;
+            }
+            let is_last = i + 1 == rec.segs.len();
+            let rs = &rec.segs[i];
+            let (base, file, len) = (rs.base, rs.file, rs.len.expect("segment opened"));
+            let indexes = rs.index.clone().zip(rs.time_index.clone());
+            let expected = rec.recovered.last().map(|p| p.next_offset);
+            if let Some(expected) = expected {
+                if expected != base {
+                    tracing::warn!(%expected, %base, "offset gap or overlap between segments; dropping later segments");
+                    self.drop_from(i, io);
+                    continue;
+                }
+            }
+            if let (false, Some((ib, tb))) = (is_last, indexes) {
+                let loaded = decode_index(&ib, base).and_then(|(summary, index)| {
+                    if summary.size != len {
+                        return Err(format!("index describes {} bytes, file has {len}", summary.size));
+                    }
+                    let time_index = decode_time_index(&tb, base, summary.size, summary.next_offset)?;
+                    Ok(Segment::from_index(file, summary, index, time_index))
+                });
+                match loaded {
+                    Ok(seg) => {
+                        let rec = self.rec();
+                        rec.recovered.push(seg);
+                        rec.cursor += 1;
+                        continue;
+                    }
+                    Err(msg) => tracing::warn!(%base, %msg, "segment index unusable; rescanning the segment"),
+                }
+            }
+            self.rec().scan = Some(ScanState { seg: Segment::new_empty(base, file), len });
+            if len == 0 {
+                self.finish_segment(i, io);
+                continue;
+            }
+            self.submit_rec(DiskOp::Read { file, pos: 0, len: RECOVERY_CHUNK_BYTES }, RecPending::Chunk { i, pos: 0 }, io);
+            return;
+        }
+    }
+
+    fn on_chunk(&mut self, i: usize, pos: u64, bytes: Bytes, io: &mut IoScope) {
+        let interval = self.config.index_interval_bytes;
+        let rec = self.rec();
+        let file = rec.segs[i].file;
+        let st = rec.scan.as_mut().expect("scanning");
+        assert_eq!(pos, st.seg.size, "chunks are read in order");
+        let s = scan(&bytes, true);
+        let mut bad = false;
+        for (bpos, h) in &s.batches {
+            let len = h.total_len() as u64;
+            let ok = Offset(h.base_offset) == st.seg.next_offset && h.last_offset_delta >= 0 && st.seg.fits(h.last_offset(), len);
+            if !ok {
+                tracing::warn!(pos = pos + *bpos as u64, "batch with unexpected offsets during recovery");
+                bad = true;
+                break;
+            }
+            if st.seg.rolling_base_ms.is_none() {
+                st.seg.rolling_base_ms = Some(h.max_timestamp);
+            }
+            st.seg.note_batch(pos + *bpos as u64, h, interval);
+        }
+        let valid = (st.seg.size - pos) as usize;
+        let next = if bad { ChunkNext::Corrupt("unexpected offsets".into()) } else { chunk_next(pos, &bytes, valid, st.len, RECOVERY_CHUNK_BYTES) };
+        match next {
+            ChunkNext::Continue { pos, len } => {
+                self.submit_rec(DiskOp::Read { file, pos, len }, RecPending::Chunk { i, pos }, io);
+                return;
+            }
+            ChunkNext::End => {}
+            ChunkNext::Corrupt(why) => tracing::warn!(dir = %self.dir, %why, "torn or corrupt segment tail"),
+        }
+        self.finish_segment(i, io);
+        self.advance(io);
+    }
+
+    /// The scan of segment `i` is over: truncate what was not validated, sync.
+    fn finish_segment(&mut self, i: usize, io: &mut IoScope) {
+        let rec = self.rec();
+        let ScanState { mut seg, len } = rec.scan.take().expect("scanning");
+        let is_last = i + 1 == rec.segs.len();
+        let file = seg.file;
+        let truncated = seg.size < len;
+        seg.sealed = !is_last && !truncated;
+        seg.index_files = IndexFiles::Missing;
+        seg.mark_all_durable();
+        rec.recovered.push(seg);
+        rec.cursor += 1;
+        let valid = rec.recovered.last().expect("just pushed").size;
+        if truncated {
+            tracing::warn!(dir = %self.dir, from = len, to = valid, "truncating segment at the first invalid batch");
+            self.submit_rec(DiskOp::Truncate { file, len: valid }, RecPending::Finish, io);
+        }
+        self.submit_rec(DiskOp::Sync { file }, RecPending::Finish, io);
+        if truncated {
+            self.drop_from(i + 1, io);
+        }
+    }
+
+    /// Delete segments `i..`: nothing after a corrupt point or a gap is trusted.
+    fn drop_from(&mut self, i: usize, io: &mut IoScope) {
+        let rec = self.rec();
+        let dropped: Vec<(Offset, FileId)> = rec.segs.drain(i..).map(|s| (s.base, s.file)).collect();
+        for (base, file) in dropped {
+            tracing::warn!(dir = %self.dir, %base, "deleting segment after the recovery point");
+            self.submit_rec(DiskOp::Close { file }, RecPending::Cleanup, io);
+            for ext in ["log", "index", "timeindex"] {
+                let path = self.path(&file_name(base, ext));
+                self.submit_rec(DiskOp::Remove { path }, RecPending::Cleanup, io);
+            }
+        }
+    }
+
+    fn finish_recovery(&mut self, io: &mut IoScope) {
+        let rec = self.rec();
+        rec.phase = Phase::Finishing;
+        let recovered = std::mem::take(&mut rec.recovered);
+        let last_had_index = rec.segs.last().is_some_and(|s| s.has_index_files);
+        let checkpoint = rec.checkpoint.flatten();
+        assert!(!recovered.is_empty(), "the first segment always survives recovery");
+        for seg in recovered {
+            self.segments.insert(seg.base, seg);
+        }
+        let first_base = *self.segments.keys().next().expect("segments");
+        let last = self.active_mut();
+        last.sealed = false;
+        last.index_files = IndexFiles::Missing;
+        let last_base = last.base;
+        self.log_end = last.next_offset;
+        if last_had_index {
+            for ext in ["index", "timeindex"] {
+                let path = self.path(&file_name(last_base, ext));
+                self.submit_rec(DiskOp::Remove { path }, RecPending::Finish, io);
+            }
+        }
+        let mut start = checkpoint.unwrap_or(first_base).max(first_base);
+        if start > self.log_end {
+            tracing::warn!(dir = %self.dir, %start, end = %self.log_end, "checkpointed start offset past the recovered end");
+            start = self.log_end;
+        }
+        self.log_start = start;
+        let below: Vec<Offset> = self.segments.values().filter(|s| s.base != last_base && s.next_offset <= start).map(|s| s.base).collect();
+        self.remove_segments(&below, io);
+        tracing::info!(dir = %self.dir, start = %self.log_start, end = %self.log_end, segments = self.segments.len(), "log recovered");
+    }
+}

@@ -1,0 +1,74 @@
+//! `runtime-tokio`: the production driver for `chronik-core` (DESIGN §2).
+//!
+//! It owns everything the core may not do: sockets, files, fsync, the wall clock
+//! and signals. One task owns the [`chronik_core::Broker`] ([`driver`]); connection
+//! tasks ([`net`]) and the disk executor ([`disk`]) feed it inputs over channels
+//! and carry out its outputs.
+//!
+//! Modules: [`cli`] (flags), [`clock`], [`lock`] (data directory lock),
+//! [`disk`], [`net`], [`driver`].
+
+pub mod cli;
+pub mod clock;
+pub mod disk;
+pub mod driver;
+pub mod lock;
+pub mod net;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use chronik_core::Broker;
+
+use crate::cli::Cli;
+
+/// Start the broker described by `cli` and serve until shut down. `Err` carries a
+/// message for the operator; the process should then exit non-zero.
+pub async fn serve(cli: Cli) -> Result<(), String> {
+    let data_dir = prepare_data_dir(&cli.data_dir)?;
+    let _lock = lock::DirLock::acquire(&data_dir)?;
+    let bind = resolve_bind(&cli.bind_addr, cli.kafka_port).await?;
+    let listener = net::bind(bind).map_err(|e| format!("cannot listen on {bind}: {e}"))?;
+    let local = listener.local_addr().map_err(|e| e.to_string())?;
+    tracing::info!(listen = %local, "listening for Kafka clients");
+    tracing::info!(advertised = %format!("{}:{}", cli.advertised_addr, cli.advertised_port()), "advertised address");
+    tracing::info!(data_dir = %data_dir.display(), "data directory");
+
+    let mut clock = clock::Clock::new();
+    let now = clock.now();
+    let seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0);
+    let config = cli.broker_config(seed);
+    tracing::info!(node_id = config.node_id.0, cluster_id = %config.cluster_id, "starting broker; recovering data directory");
+    let broker = Broker::new(config, now);
+
+    let (disk_tx, disk_rx) = tokio::sync::mpsc::unbounded_channel();
+    let disk = disk::DiskExecutor::new(data_dir, disk_tx);
+    let driver = driver::Driver::new(broker, clock, disk, disk_rx, listener);
+    driver
+        .run(Duration::from_secs(cli.shutdown_timeout_secs))
+        .await
+        .map_err(|e| e.to_string())
+}
+
+/// Create the data directory if missing; its absolute path.
+fn prepare_data_dir(dir: &std::path::Path) -> Result<PathBuf, String> {
+    std::fs::create_dir_all(dir)
+        .map_err(|e| format!("cannot create data directory {}: {e}", dir.display()))?;
+    std::fs::canonicalize(dir)
+        .map_err(|e| format!("cannot resolve data directory {}: {e}", dir.display()))
+}
+
+async fn resolve_bind(host: &str, port: u16) -> Result<SocketAddr, String> {
+    if let Ok(ip) = host.parse::<std::net::IpAddr>() {
+        return Ok(SocketAddr::new(ip, port));
+    }
+    tokio::net::lookup_host((host, port))
+        .await
+        .map_err(|e| format!("cannot resolve --bind-addr {host}: {e}"))?
+        .next()
+        .ok_or_else(|| format!("--bind-addr {host} resolves to no address"))
+}
