@@ -84,10 +84,6 @@ impl OffsetIndex {
         }
     }
 
-    #[cfg(test)]
-    pub fn len(&self) -> usize {
-        self.entries.len()
-    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

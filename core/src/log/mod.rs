@@ -54,9 +54,11 @@
 //! [`READ_BYTES_MAX`]), verify CRCs, drop batches entirely below the offset, keep
 //! whole batches up to `max_bytes` (the first one always) ending at or below the
 //! limit. A chunk that cuts the wanted batch is read again with the batch's full
-//! length. One read serves from one segment. Results that need no disk (empty
+//! length. One disk read serves from one segment. Results that need no disk (empty
 //! reads, lookups with no candidate) are still delivered as events from a later
-//! `on_disk_done`: the log submits a zero-length `Read` as a doorbell.
+//! `on_disk_done`: the log submits a zero-length `Read` as a doorbell. Reads of
+//! the newest batches (a tail cache of [`TAIL_CACHE_BYTES_MAX`] bytes of
+//! recently appended batches, `Bytes` clones) are answered from memory that way.
 //!
 //! # Timestamps
 //!
@@ -258,6 +260,8 @@ pub const RECOVERY_CHUNK_BYTES: u32 = 8 << 20;
 pub const READ_BYTES_MAX: u32 = 16 << 20;
 /// Extra bytes read beyond `max_bytes` + index interval, to reach the wanted batch.
 pub const READ_SLACK_BYTES: u32 = 16 << 10;
+/// Bytes of recently appended batches kept in memory for tailing readers.
+pub const TAIL_CACHE_BYTES_MAX: usize = 1 << 20;
 /// Chunk size for timestamp lookup scans.
 pub const LOOKUP_CHUNK_BYTES: u32 = 1 << 20;
 /// Largest batch the log will read whole; a longer length field is corruption.
@@ -320,6 +324,10 @@ pub struct PartitionLog {
     checkpoint_in_flight: bool,
     checkpoint_dirty: bool,
     closing: Option<CloseStep>,
+    /// Recovery read size ([`RECOVERY_CHUNK_BYTES`]; smaller in tests).
+    recovery_chunk_bytes: u32,
+    /// Recently appended batches, served to tailing readers without the disk.
+    tail_cache: read::TailCache,
 }
 
 impl PartitionLog {
@@ -341,6 +349,8 @@ impl PartitionLog {
             checkpoint_in_flight: false,
             checkpoint_dirty: false,
             closing: None,
+            recovery_chunk_bytes: RECOVERY_CHUNK_BYTES,
+            tail_cache: read::TailCache::new(TAIL_CACHE_BYTES_MAX),
         }
     }
 
@@ -391,11 +401,13 @@ impl PartitionLog {
             }
             Pending::Create | Pending::OpenSegment | Pending::Write { .. } | Pending::Sync { .. } | Pending::Checkpoint { .. }
                 if tearing_down => {}
-            Pending::Create | Pending::OpenSegment => {
-                if let DiskResult::Failed(msg) = result {
-                    self.fail(format!("creating a segment: {msg}"));
-                }
-            }
+            Pending::Create | Pending::OpenSegment => match result {
+                DiskResult::Failed(msg) => self.fail(format!("creating a segment: {msg}")),
+                // A new segment file must be empty: stale bytes past our writes would
+                // be taken for a torn tail (or worse) by the next recovery.
+                DiskResult::Opened { len } if len > 0 => self.fail(format!("new segment file already holds {len} bytes")),
+                _ => {}
+            },
             Pending::Write { base, end } => match result {
                 DiskResult::Failed(msg) => self.fail(format!("write to segment {base}: {msg}")),
                 _ => {
@@ -622,6 +634,9 @@ impl PartitionLog {
         seg.unsynced.push_back((end, next));
         let file = seg.file;
         let base = seg.base;
+        for (bytes, header) in &stamped {
+            self.tail_cache.push(bytes.clone(), header);
+        }
         let data = if stamped.len() == 1 {
             stamped.pop().expect("one batch").0
         } else {
@@ -695,7 +710,8 @@ impl PartitionLog {
     /// Sync every file with unsynced writes (group commit: the broker calls this
     /// once for all the appends waiting). Completion emits `Durable`.
     pub fn sync(&mut self, io: &mut IoScope) {
-        if self.state != LogState::Ready {
+        let files_open = matches!(self.closing, None | Some(CloseStep::Syncing));
+        if self.state != LogState::Ready || !files_open {
             return;
         }
         let mut syncs = Vec::new();

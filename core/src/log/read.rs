@@ -1,6 +1,8 @@
 //! Reads and timestamp lookups: bounded chunks located through the sparse
 //! indexes, batches verified by `scan` before anything is served.
 
+use std::collections::VecDeque;
+
 use bytes::Bytes;
 
 use crate::io::{DiskOp, DiskResult};
@@ -14,6 +16,58 @@ use super::{
 
 /// Follow-up reads one read or lookup may issue within a segment before giving up.
 const HOPS_MAX: u32 = 4096;
+
+/// The newest appended batches, contiguous and ending at the log end.
+#[derive(Debug)]
+pub(super) struct TailCache {
+    batches: VecDeque<(Offset, Offset, Bytes)>,
+    bytes: usize,
+    bytes_max: usize,
+}
+
+impl TailCache {
+    pub fn new(bytes_max: usize) -> TailCache {
+        TailCache { batches: VecDeque::new(), bytes: 0, bytes_max }
+    }
+
+    pub fn push(&mut self, bytes: Bytes, header: &BatchHeader) {
+        if let Some((_, next, _)) = self.batches.back() {
+            assert_eq!(*next, Offset(header.base_offset), "tail cache batches are contiguous");
+        }
+        self.bytes += bytes.len();
+        self.batches.push_back((Offset(header.base_offset), header.next_offset(), bytes));
+        while self.bytes > self.bytes_max {
+            let (_, _, b) = self.batches.pop_front().expect("over the limit means non-empty");
+            self.bytes -= b.len();
+        }
+    }
+
+    /// Same answer as a disk read, if every batch needed is cached (`offset < limit`).
+    pub fn read(&self, offset: Offset, max_bytes: u32, limit: Offset) -> Option<Bytes> {
+        let (first_base, _, _) = self.batches.front()?;
+        if offset < *first_base {
+            return None;
+        }
+        let i = self.batches.partition_point(|(_, next, _)| *next <= offset);
+        let (_, next0, b0) = self.batches.get(i)?;
+        if *next0 > limit {
+            return Some(Bytes::new());
+        }
+        let mut parts = vec![b0.clone()];
+        let mut total = b0.len() as u64;
+        for (_, next, b) in self.batches.range(i + 1..) {
+            if *next > limit || total + b.len() as u64 > u64::from(max_bytes) {
+                break;
+            }
+            total += b.len() as u64;
+            parts.push(b.clone());
+        }
+        if parts.len() == 1 {
+            return parts.pop();
+        }
+        Some(Bytes::from(parts.concat()))
+    }
+}
 
 /// What to do after a chunk whose first `valid` bytes were whole, valid batches.
 #[derive(Debug, PartialEq, Eq)]
@@ -42,7 +96,12 @@ pub(super) fn chunk_next(pos: u64, bytes: &[u8], valid: usize, seg_end: u64, chu
     let rest = &bytes[valid..];
     let chunk_cut = pos + (bytes.len() as u64) < seg_end;
     let need = if rest.len() < LOG_OVERHEAD {
-        u64::from(chunk_len)
+        // Cut inside the length field: read on if the file goes on.
+        return if chunk_cut {
+            ChunkNext::Continue { pos: next_pos, len: chunk_len }
+        } else {
+            ChunkNext::Corrupt(format!("torn batch header at {next_pos}"))
+        };
     } else {
         let batch_length = i32::from_be_bytes(rest[8..12].try_into().expect("4 bytes"));
         if batch_length < (BATCH_HEADER_LEN - LOG_OVERHEAD) as i32 {
@@ -131,7 +190,12 @@ impl PartitionLog {
         }
         let limit = limit.min(self.log_end);
         let read = self.next_read_id();
-        let Some(seg) = self.segment_holding(offset).filter(|_| offset < limit) else {
+        let cached = if offset < limit { self.tail_cache.read(offset, max_bytes, limit) } else { Some(Bytes::new()) };
+        if let Some(bytes) = cached {
+            self.deliver_soon(LogEvent::ReadDone { read, result: Ok(bytes) }, io);
+            return Ok(read);
+        }
+        let Some(seg) = self.segment_holding(offset) else {
             self.deliver_soon(LogEvent::ReadDone { read, result: Ok(Bytes::new()) }, io);
             return Ok(read);
         };

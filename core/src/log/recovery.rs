@@ -16,7 +16,7 @@ use crate::types::{FileId, Offset};
 
 use super::index::{decode_index, decode_time_index};
 use super::segment::{file_name, parse_file_name, IndexFiles, Segment};
-use super::{chunk_next, ChunkNext, IoScope, PartitionLog, Pending, RECOVERY_CHUNK_BYTES, START_OFFSET_FILE};
+use super::{chunk_next, ChunkNext, IoScope, PartitionLog, Pending, START_OFFSET_FILE};
 
 const CHECKPOINT_MAGIC: &[u8; 4] = b"CKLS";
 const CHECKPOINT_VERSION: u16 = 1;
@@ -314,13 +314,15 @@ impl PartitionLog {
                 self.finish_segment(i, io);
                 continue;
             }
-            self.submit_rec(DiskOp::Read { file, pos: 0, len: RECOVERY_CHUNK_BYTES }, RecPending::Chunk { i, pos: 0 }, io);
+            let len = self.recovery_chunk_bytes;
+            self.submit_rec(DiskOp::Read { file, pos: 0, len }, RecPending::Chunk { i, pos: 0 }, io);
             return;
         }
     }
 
     fn on_chunk(&mut self, i: usize, pos: u64, bytes: Bytes, io: &mut IoScope) {
         let interval = self.config.index_interval_bytes;
+        let chunk_len = self.recovery_chunk_bytes;
         let rec = self.rec();
         let file = rec.segs[i].file;
         let st = rec.scan.as_mut().expect("scanning");
@@ -341,7 +343,7 @@ impl PartitionLog {
             st.seg.note_batch(pos + *bpos as u64, h, interval);
         }
         let valid = (st.seg.size - pos) as usize;
-        let next = if bad { ChunkNext::Corrupt("unexpected offsets".into()) } else { chunk_next(pos, &bytes, valid, st.len, RECOVERY_CHUNK_BYTES) };
+        let next = if bad { ChunkNext::Corrupt("unexpected offsets".into()) } else { chunk_next(pos, &bytes, valid, st.len, chunk_len) };
         match next {
             ChunkNext::Continue { pos, len } => {
                 self.submit_rec(DiskOp::Read { file, pos, len }, RecPending::Chunk { i, pos }, io);
