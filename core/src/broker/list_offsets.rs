@@ -44,7 +44,7 @@ impl ListOffsetsPending {
 }
 
 fn answer(index: i32, code: i16) -> ListOffsetsPartitionResponse {
-    ListOffsetsPartitionResponse { partition_index: index, error_code: code, timestamp: -1, offset: -1, leader_epoch: -1, ..Default::default() }
+    ListOffsetsPartitionResponse { partition_index: index, error_code: code, timestamp: -1, offset: -1, leader_epoch: -1 }
 }
 
 impl Broker {

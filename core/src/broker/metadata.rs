@@ -122,7 +122,6 @@ impl Broker {
                 host: self.config.advertised_host.clone(),
                 port: self.config.advertised_port,
                 rack: None,
-                ..Default::default()
             }],
             cluster_authorized_operations: if req.include_cluster_authorized_operations { CLUSTER_OPS_ALL } else { OPS_NOT_REQUESTED },
             ..Default::default()

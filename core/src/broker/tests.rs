@@ -232,7 +232,7 @@ fn list_offsets() {
     }
     let ask = |h: &mut Harness, ts: i64| {
         let req = Request::ListOffsets(list_offsets::ListOffsetsRequest {
-            topics: vec![list_offsets::ListOffsetsTopic { name: "t".into(), partitions: vec![list_offsets::ListOffsetsPartition { partition_index: 0, timestamp: ts, current_leader_epoch: -1, ..Default::default() }] }],
+            topics: vec![list_offsets::ListOffsetsTopic { name: "t".into(), partitions: vec![list_offsets::ListOffsetsPartition { partition_index: 0, timestamp: ts, current_leader_epoch: -1 }] }],
             ..Default::default()
         });
         let Response::ListOffsets(r) = h.call(c, 7, req) else { panic!() };

@@ -131,16 +131,8 @@ impl Encode for AlterConfigsResponse {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::protocol::codec::testing::{assert_known_bytes, decode_error, round_trip};
     use crate::protocol::codec::DecodeError;
-    use bytes::Bytes;
-
-    fn round_trip<T: Encode + Decode + PartialEq + std::fmt::Debug>(m: &T, version: i16) {
-        let mut w = Writer::new();
-        m.encode(&mut w, version);
-        let mut r = Reader::new(w.finish().freeze());
-        assert_eq!(&T::decode(&mut r, version).unwrap(), m, "version {version}");
-        assert_eq!(r.remaining(), 0, "version {version}");
-    }
 
     /// Every version (0-2) round-trips every field.
     #[test]
@@ -194,12 +186,7 @@ mod tests {
             0, 0, 0, 1, 0, 1, b'k', 0, 1, b'v',
             0,
         ];
-        let mut w = Writer::new();
-        req.encode(&mut w, 0);
-        assert_eq!(&w.finish()[..], req_bytes);
-        let mut r = Reader::new(Bytes::from_static(req_bytes));
-        assert_eq!(AlterConfigsRequest::decode(&mut r, 0).unwrap(), req);
-        assert_eq!(r.remaining(), 0);
+        assert_known_bytes(&req, 0, req_bytes);
 
         let resp = AlterConfigsResponse {
             throttle_time_ms: 1,
@@ -211,22 +198,14 @@ mod tests {
             }],
         };
         let resp_bytes: &[u8] = &[0, 0, 0, 1, 2, 0, 0, 2, b'm', 2, 2, b't', 0, 0];
-        let mut w = Writer::new();
-        resp.encode(&mut w, 2);
-        assert_eq!(&w.finish()[..], resp_bytes);
-        let mut r = Reader::new(Bytes::from_static(resp_bytes));
-        assert_eq!(AlterConfigsResponse::decode(&mut r, 2).unwrap(), resp);
-        assert_eq!(r.remaining(), 0);
+        assert_known_bytes(&resp, 2, resp_bytes);
     }
 
     /// A hostile array count fails with a DecodeError instead of allocating.
     #[test]
     fn huge_array_counts_are_rejected() {
-        let mut r = Reader::new(Bytes::from_static(&[0x7f, 0xff, 0xff, 0xff, 0, 0]));
-        assert_eq!(AlterConfigsRequest::decode(&mut r, 0).unwrap_err(), DecodeError::NotEnoughBytes);
-        let mut r = Reader::new(Bytes::from_static(&[2, 2, 2, b't', 0xfe, 0xff, 0xff, 0xff, 0x0f, 0]));
-        assert_eq!(AlterConfigsRequest::decode(&mut r, 2).unwrap_err(), DecodeError::NotEnoughBytes);
-        let mut r = Reader::new(Bytes::from_static(&[0, 0, 0, 0, 0xfe, 0xff, 0xff, 0xff, 0x0f, 0]));
-        assert_eq!(AlterConfigsResponse::decode(&mut r, 2).unwrap_err(), DecodeError::NotEnoughBytes);
+        assert_eq!(decode_error::<AlterConfigsRequest>(&[0x7f, 0xff, 0xff, 0xff, 0, 0], 0), DecodeError::NotEnoughBytes);
+        assert_eq!(decode_error::<AlterConfigsRequest>(&[2, 2, 2, b't', 0xfe, 0xff, 0xff, 0xff, 0x0f, 0], 2), DecodeError::NotEnoughBytes);
+        assert_eq!(decode_error::<AlterConfigsResponse>(&[0, 0, 0, 0, 0xfe, 0xff, 0xff, 0xff, 0x0f, 0], 2), DecodeError::NotEnoughBytes);
     }
 }

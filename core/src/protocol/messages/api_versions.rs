@@ -93,7 +93,7 @@ impl Encode for ApiVersionsResponse {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use bytes::Bytes;
+    use crate::protocol::codec::testing::round_trip;
 
     /// Every version round-trips the fields it carries.
     #[test]
@@ -104,11 +104,7 @@ mod tests {
                 api_keys: vec![ApiVersion { api_key: 18, min_version: 0, max_version: 4 }],
                 throttle_time_ms: if version >= 1 { 7 } else { 0 },
             };
-            let mut w = Writer::new();
-            resp.encode(&mut w, version);
-            let mut r = Reader::new(Bytes::from(w.finish()));
-            assert_eq!(ApiVersionsResponse::decode(&mut r, version).unwrap(), resp);
-            assert_eq!(r.remaining(), 0);
+            round_trip(&resp, version);
         }
     }
 }

@@ -126,16 +126,8 @@ impl Encode for CreatePartitionsResponse {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::protocol::codec::testing::{assert_known_bytes, decode_error, round_trip};
     use crate::protocol::codec::DecodeError;
-    use bytes::Bytes;
-
-    fn round_trip<T: Encode + Decode + PartialEq + std::fmt::Debug>(m: &T, version: i16) {
-        let mut w = Writer::new();
-        m.encode(&mut w, version);
-        let mut r = Reader::new(w.finish().freeze());
-        assert_eq!(&T::decode(&mut r, version).unwrap(), m, "version {version}");
-        assert_eq!(r.remaining(), 0, "version {version}");
-    }
 
     /// Every version (0-3) round-trips every field.
     #[test]
@@ -194,12 +186,7 @@ mod tests {
             0, 0, 0, 9, 0, 0,
         ];
         for (version, bytes) in [(0, v0), (3, v3)] {
-            let mut w = Writer::new();
-            req.encode(&mut w, version);
-            assert_eq!(&w.finish()[..], bytes, "version {version}");
-            let mut r = Reader::new(Bytes::from_static(bytes));
-            assert_eq!(CreatePartitionsRequest::decode(&mut r, version).unwrap(), req);
-            assert_eq!(r.remaining(), 0);
+            assert_known_bytes(&req, version, bytes);
         }
 
         let resp = CreatePartitionsResponse {
@@ -207,22 +194,17 @@ mod tests {
             results: vec![CreatePartitionsTopicResult { name: "t".into(), error_code: 0, error_message: None }],
         };
         let bytes: &[u8] = &[0, 0, 0, 0, 2, 2, b't', 0, 0, 0, 0, 0];
-        let mut w = Writer::new();
-        resp.encode(&mut w, 3);
-        assert_eq!(&w.finish()[..], bytes);
-        let mut r = Reader::new(Bytes::from_static(bytes));
-        assert_eq!(CreatePartitionsResponse::decode(&mut r, 3).unwrap(), resp);
-        assert_eq!(r.remaining(), 0);
+        assert_known_bytes(&resp, 3, bytes);
     }
 
     /// A hostile array count fails with a DecodeError instead of allocating.
     #[test]
     fn huge_array_counts_are_rejected() {
-        let mut r = Reader::new(Bytes::from_static(&[0x7f, 0xff, 0xff, 0xff, 0, 0]));
-        assert_eq!(CreatePartitionsRequest::decode(&mut r, 1).unwrap_err(), DecodeError::NotEnoughBytes);
-        let mut r = Reader::new(Bytes::from_static(&[2, 2, b't', 0, 0, 0, 2, 0xfe, 0xff, 0xff, 0xff, 0x0f, 0]));
-        assert_eq!(CreatePartitionsRequest::decode(&mut r, 2).unwrap_err(), DecodeError::NotEnoughBytes);
-        let mut r = Reader::new(Bytes::from_static(&[0, 0, 0, 0, 0x7f, 0xff, 0xff, 0xff, 0]));
-        assert_eq!(CreatePartitionsResponse::decode(&mut r, 0).unwrap_err(), DecodeError::NotEnoughBytes);
+        assert_eq!(decode_error::<CreatePartitionsRequest>(&[0x7f, 0xff, 0xff, 0xff, 0, 0], 1), DecodeError::NotEnoughBytes);
+        assert_eq!(
+            decode_error::<CreatePartitionsRequest>(&[2, 2, b't', 0, 0, 0, 2, 0xfe, 0xff, 0xff, 0xff, 0x0f, 0], 2),
+            DecodeError::NotEnoughBytes
+        );
+        assert_eq!(decode_error::<CreatePartitionsResponse>(&[0, 0, 0, 0, 0x7f, 0xff, 0xff, 0xff, 0], 0), DecodeError::NotEnoughBytes);
     }
 }

@@ -288,15 +288,8 @@ impl Encode for CreateTopicsResponse {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::protocol::codec::testing::{assert_known_bytes, decode_error, round_trip};
     use crate::protocol::codec::DecodeError;
-
-    fn round_trip<T: Encode + Decode + PartialEq + std::fmt::Debug>(m: &T, version: i16) {
-        let mut w = Writer::new();
-        m.encode(&mut w, version);
-        let mut r = Reader::new(w.finish().freeze());
-        assert_eq!(&T::decode(&mut r, version).unwrap(), m, "version {version}");
-        assert_eq!(r.remaining(), 0, "version {version}");
-    }
 
     fn request() -> CreateTopicsRequest {
         CreateTopicsRequest {
@@ -385,12 +378,7 @@ mod tests {
             0, 0, 0x03, 0xe8,       // timeout_ms 1000
             1,                      // validate_only
         ];
-        let mut w = Writer::new();
-        m.encode(&mut w, 4);
-        assert_eq!(&w.finish()[..], bytes);
-        let mut r = Reader::new(Bytes::from_static(bytes));
-        assert_eq!(CreateTopicsRequest::decode(&mut r, 4).unwrap(), m);
-        assert_eq!(r.remaining(), 0);
+        assert_known_bytes(&m, 4, bytes);
     }
 
     /// A v7 (flexible) response with the tagged TopicConfigErrorCode matches
@@ -422,12 +410,7 @@ mod tests {
             1, 0, 2, 0, 29, // tagged: 1 field, tag 0, size 2, value 29
             0,             // top-level tagged fields
         ]);
-        let mut w = Writer::new();
-        m.encode(&mut w, 7);
-        assert_eq!(&w.finish()[..], &bytes[..]);
-        let mut r = Reader::new(Bytes::from(bytes.clone()));
-        assert_eq!(CreateTopicsResponse::decode(&mut r, 7).unwrap(), m);
-        assert_eq!(r.remaining(), 0);
+        assert_known_bytes(&m, 7, &bytes[..]);
 
         // The same with an unknown tag 9 (3 bytes) after tag 0.
         let n = bytes.len();
@@ -441,11 +424,8 @@ mod tests {
     /// A hostile topic count fails with a DecodeError instead of allocating.
     #[test]
     fn huge_array_counts_are_rejected() {
-        let mut r = Reader::new(Bytes::from_static(&[0x7f, 0xff, 0xff, 0xff, 0, 0]));
-        assert_eq!(CreateTopicsRequest::decode(&mut r, 4).unwrap_err(), DecodeError::NotEnoughBytes);
-        let mut r = Reader::new(Bytes::from_static(&[0xfe, 0xff, 0xff, 0xff, 0x0f, 0, 0]));
-        assert_eq!(CreateTopicsRequest::decode(&mut r, 5).unwrap_err(), DecodeError::NotEnoughBytes);
-        let mut r = Reader::new(Bytes::from_static(&[0, 0, 0, 0, 0xfe, 0xff, 0xff, 0xff, 0x0f, 0]));
-        assert_eq!(CreateTopicsResponse::decode(&mut r, 6).unwrap_err(), DecodeError::NotEnoughBytes);
+        assert_eq!(decode_error::<CreateTopicsRequest>(&[0x7f, 0xff, 0xff, 0xff, 0, 0], 4), DecodeError::NotEnoughBytes);
+        assert_eq!(decode_error::<CreateTopicsRequest>(&[0xfe, 0xff, 0xff, 0xff, 0x0f, 0, 0], 5), DecodeError::NotEnoughBytes);
+        assert_eq!(decode_error::<CreateTopicsResponse>(&[0, 0, 0, 0, 0xfe, 0xff, 0xff, 0xff, 0x0f, 0], 6), DecodeError::NotEnoughBytes);
     }
 }

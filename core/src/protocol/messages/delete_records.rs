@@ -145,16 +145,8 @@ impl Encode for DeleteRecordsResponse {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::protocol::codec::testing::{assert_known_bytes, decode_error, round_trip};
     use crate::protocol::codec::DecodeError;
-    use bytes::Bytes;
-
-    fn round_trip<T: Encode + Decode + PartialEq + std::fmt::Debug>(m: &T, version: i16) {
-        let mut w = Writer::new();
-        m.encode(&mut w, version);
-        let mut r = Reader::new(w.finish().freeze());
-        assert_eq!(&T::decode(&mut r, version).unwrap(), m, "version {version}");
-        assert_eq!(r.remaining(), 0, "version {version}");
-    }
 
     /// Every version (0-2) round-trips every field.
     #[test]
@@ -204,12 +196,7 @@ mod tests {
             0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 1, 2,
             0, 0, 0, 7,
         ];
-        let mut w = Writer::new();
-        req.encode(&mut w, 0);
-        assert_eq!(&w.finish()[..], req_bytes);
-        let mut r = Reader::new(Bytes::from_static(req_bytes));
-        assert_eq!(DeleteRecordsRequest::decode(&mut r, 0).unwrap(), req);
-        assert_eq!(r.remaining(), 0);
+        assert_known_bytes(&req, 0, req_bytes);
 
         let resp = DeleteRecordsResponse {
             throttle_time_ms: 0,
@@ -228,22 +215,17 @@ mod tests {
             0,                      // topic tags
             0,                      // top-level tags
         ];
-        let mut w = Writer::new();
-        resp.encode(&mut w, 2);
-        assert_eq!(&w.finish()[..], resp_bytes);
-        let mut r = Reader::new(Bytes::from_static(resp_bytes));
-        assert_eq!(DeleteRecordsResponse::decode(&mut r, 2).unwrap(), resp);
-        assert_eq!(r.remaining(), 0);
+        assert_known_bytes(&resp, 2, resp_bytes);
     }
 
     /// A hostile array count fails with a DecodeError instead of allocating.
     #[test]
     fn huge_array_counts_are_rejected() {
-        let mut r = Reader::new(Bytes::from_static(&[0x7f, 0xff, 0xff, 0xff, 0, 0]));
-        assert_eq!(DeleteRecordsRequest::decode(&mut r, 0).unwrap_err(), DecodeError::NotEnoughBytes);
-        let mut r = Reader::new(Bytes::from_static(&[0xfe, 0xff, 0xff, 0xff, 0x0f, 0, 0]));
-        assert_eq!(DeleteRecordsRequest::decode(&mut r, 2).unwrap_err(), DecodeError::NotEnoughBytes);
-        let mut r = Reader::new(Bytes::from_static(&[0, 0, 0, 0, 2, 2, b't', 0xfe, 0xff, 0xff, 0xff, 0x0f, 0]));
-        assert_eq!(DeleteRecordsResponse::decode(&mut r, 2).unwrap_err(), DecodeError::NotEnoughBytes);
+        assert_eq!(decode_error::<DeleteRecordsRequest>(&[0x7f, 0xff, 0xff, 0xff, 0, 0], 0), DecodeError::NotEnoughBytes);
+        assert_eq!(decode_error::<DeleteRecordsRequest>(&[0xfe, 0xff, 0xff, 0xff, 0x0f, 0, 0], 2), DecodeError::NotEnoughBytes);
+        assert_eq!(
+            decode_error::<DeleteRecordsResponse>(&[0, 0, 0, 0, 2, 2, b't', 0xfe, 0xff, 0xff, 0xff, 0x0f, 0], 2),
+            DecodeError::NotEnoughBytes
+        );
     }
 }

@@ -141,16 +141,8 @@ impl Encode for DeleteTopicsResponse {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::protocol::codec::testing::{assert_known_bytes, decode_error, round_trip};
     use crate::protocol::codec::DecodeError;
-    use bytes::Bytes;
-
-    fn round_trip<T: Encode + Decode + PartialEq + std::fmt::Debug>(m: &T, version: i16) {
-        let mut w = Writer::new();
-        m.encode(&mut w, version);
-        let mut r = Reader::new(w.finish().freeze());
-        assert_eq!(&T::decode(&mut r, version).unwrap(), m, "version {version}");
-        assert_eq!(r.remaining(), 0, "version {version}");
-    }
 
     fn request(version: i16) -> DeleteTopicsRequest {
         let mut m = DeleteTopicsRequest { timeout_ms: 30_000, ..Default::default() };
@@ -193,12 +185,7 @@ mod tests {
     fn known_bytes() {
         let v1 = DeleteTopicsRequest { topic_names: vec!["ab".into()], timeout_ms: 5, ..Default::default() };
         let v1_bytes: &[u8] = &[0, 0, 0, 1, 0, 2, b'a', b'b', 0, 0, 0, 5];
-        let mut w = Writer::new();
-        v1.encode(&mut w, 1);
-        assert_eq!(&w.finish()[..], v1_bytes);
-        let mut r = Reader::new(Bytes::from_static(v1_bytes));
-        assert_eq!(DeleteTopicsRequest::decode(&mut r, 1).unwrap(), v1);
-        assert_eq!(r.remaining(), 0);
+        assert_known_bytes(&v1, 1, v1_bytes);
 
         let v6 = DeleteTopicsRequest {
             topics: vec![DeleteTopicState { name: None, topic_id: TopicId([9; 16]) }],
@@ -208,12 +195,7 @@ mod tests {
         let mut v6_bytes = vec![2, 0];
         v6_bytes.extend_from_slice(&[9; 16]);
         v6_bytes.extend_from_slice(&[0, 0, 0, 0, 5, 0]);
-        let mut w = Writer::new();
-        v6.encode(&mut w, 6);
-        assert_eq!(&w.finish()[..], &v6_bytes[..]);
-        let mut r = Reader::new(Bytes::from(v6_bytes));
-        assert_eq!(DeleteTopicsRequest::decode(&mut r, 6).unwrap(), v6);
-        assert_eq!(r.remaining(), 0);
+        assert_known_bytes(&v6, 6, &v6_bytes[..]);
 
         let resp = DeleteTopicsResponse {
             throttle_time_ms: 1,
@@ -227,22 +209,14 @@ mod tests {
         let mut resp_bytes = vec![0, 0, 0, 1, 2, 2, b't'];
         resp_bytes.extend_from_slice(&[4; 16]);
         resp_bytes.extend_from_slice(&[0, 3, 0, 0, 0]);
-        let mut w = Writer::new();
-        resp.encode(&mut w, 6);
-        assert_eq!(&w.finish()[..], &resp_bytes[..]);
-        let mut r = Reader::new(Bytes::from(resp_bytes));
-        assert_eq!(DeleteTopicsResponse::decode(&mut r, 6).unwrap(), resp);
-        assert_eq!(r.remaining(), 0);
+        assert_known_bytes(&resp, 6, &resp_bytes[..]);
     }
 
     /// A hostile array count fails with a DecodeError instead of allocating.
     #[test]
     fn huge_array_counts_are_rejected() {
-        let mut r = Reader::new(Bytes::from_static(&[0x7f, 0xff, 0xff, 0xff, 0, 0]));
-        assert_eq!(DeleteTopicsRequest::decode(&mut r, 3).unwrap_err(), DecodeError::NotEnoughBytes);
-        let mut r = Reader::new(Bytes::from_static(&[0xfe, 0xff, 0xff, 0xff, 0x0f, 0, 0]));
-        assert_eq!(DeleteTopicsRequest::decode(&mut r, 6).unwrap_err(), DecodeError::NotEnoughBytes);
-        let mut r = Reader::new(Bytes::from_static(&[0, 0, 0, 0, 0xfe, 0xff, 0xff, 0xff, 0x0f, 0]));
-        assert_eq!(DeleteTopicsResponse::decode(&mut r, 4).unwrap_err(), DecodeError::NotEnoughBytes);
+        assert_eq!(decode_error::<DeleteTopicsRequest>(&[0x7f, 0xff, 0xff, 0xff, 0, 0], 3), DecodeError::NotEnoughBytes);
+        assert_eq!(decode_error::<DeleteTopicsRequest>(&[0xfe, 0xff, 0xff, 0xff, 0x0f, 0, 0], 6), DecodeError::NotEnoughBytes);
+        assert_eq!(decode_error::<DeleteTopicsResponse>(&[0, 0, 0, 0, 0xfe, 0xff, 0xff, 0xff, 0x0f, 0], 4), DecodeError::NotEnoughBytes);
     }
 }

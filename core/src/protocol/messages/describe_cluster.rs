@@ -1,7 +1,6 @@
 //! DescribeCluster (key 60): the brokers and controller, versions 0-1 (all flexible).
 
-use super::fetch::check_version;
-use crate::protocol::codec::{Decode, DecodeResult, Encode, Reader, Writer};
+use crate::protocol::codec::{check_version, Decode, DecodeResult, Encode, Reader, Writer};
 
 const VERSION_MIN: i16 = 0;
 const VERSION_MAX: i16 = 1;
@@ -152,18 +151,9 @@ impl Encode for DescribeClusterResponse {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::protocol::codec::testing::{assert_known_bytes, decode_error, round_trip};
     use crate::protocol::codec::DecodeError;
     use bytes::Bytes;
-    use std::fmt::Debug;
-
-    fn round_trip<T: Encode + Decode + PartialEq + Debug>(m: &T, version: i16) {
-        let mut w = Writer::new();
-        m.encode(&mut w, version);
-        let mut r = Reader::new(w.finish().freeze());
-        let got = T::decode(&mut r, version).unwrap_or_else(|e| panic!("v{version}: {e}"));
-        assert_eq!(&got, m, "v{version}");
-        assert_eq!(r.remaining(), 0, "v{version}: bytes left over");
-    }
 
     /// Every implemented version round-trips every field it carries.
     #[test]
@@ -218,12 +208,7 @@ mod tests {
             brokers: vec![DescribeClusterBroker { broker_id: 1, host: "h".into(), port: 9092, rack: None }],
             ..DescribeClusterResponse::default()
         };
-        let mut r = Reader::new(Bytes::from_static(bytes));
-        assert_eq!(DescribeClusterResponse::decode(&mut r, 0).unwrap(), expected);
-        assert_eq!(r.remaining(), 0);
-        let mut w = Writer::new();
-        expected.encode(&mut w, 0);
-        assert_eq!(&w.finish()[..], bytes);
+        assert_known_bytes(&expected, 0, bytes);
     }
 
     /// A v0 request decodes endpoint_type as Kafka's default (brokers).
@@ -238,7 +223,6 @@ mod tests {
     #[test]
     fn huge_broker_count_is_rejected() {
         let bytes: &[u8] = &[0, 0, 0, 0, 0, 0, 0, 0x01, 0xff, 0xff, 0xff, 0xff, 0xfe, 0xff, 0xff, 0xff, 0x0f, 0, 0];
-        let mut r = Reader::new(Bytes::from_static(bytes));
-        assert_eq!(DescribeClusterResponse::decode(&mut r, 0).unwrap_err(), DecodeError::NotEnoughBytes);
+        assert_eq!(decode_error::<DescribeClusterResponse>(bytes, 0), DecodeError::NotEnoughBytes);
     }
 }

@@ -233,16 +233,8 @@ impl Encode for DescribeConfigsResponse {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::protocol::codec::testing::{assert_known_bytes, decode_error, round_trip};
     use crate::protocol::codec::DecodeError;
-    use bytes::Bytes;
-
-    fn round_trip<T: Encode + Decode + PartialEq + std::fmt::Debug>(m: &T, version: i16) {
-        let mut w = Writer::new();
-        m.encode(&mut w, version);
-        let mut r = Reader::new(w.finish().freeze());
-        assert_eq!(&T::decode(&mut r, version).unwrap(), m, "version {version}");
-        assert_eq!(r.remaining(), 0, "version {version}");
-    }
 
     fn request(version: i16) -> DescribeConfigsRequest {
         DescribeConfigsRequest {
@@ -341,12 +333,7 @@ mod tests {
             include_documentation: false,
         };
         let req_bytes: &[u8] = &[0, 0, 0, 1, 2, 0, 1, b't', 0xff, 0xff, 0xff, 0xff, 1];
-        let mut w = Writer::new();
-        req.encode(&mut w, 1);
-        assert_eq!(&w.finish()[..], req_bytes);
-        let mut r = Reader::new(Bytes::from_static(req_bytes));
-        assert_eq!(DescribeConfigsRequest::decode(&mut r, 1).unwrap(), req);
-        assert_eq!(r.remaining(), 0);
+        assert_known_bytes(&req, 1, req_bytes);
 
         let resp = DescribeConfigsResponse {
             throttle_time_ms: 0,
@@ -380,22 +367,17 @@ mod tests {
             0,                  // result tags
             0,                  // top-level tags
         ];
-        let mut w = Writer::new();
-        resp.encode(&mut w, 4);
-        assert_eq!(&w.finish()[..], resp_bytes);
-        let mut r = Reader::new(Bytes::from_static(resp_bytes));
-        assert_eq!(DescribeConfigsResponse::decode(&mut r, 4).unwrap(), resp);
-        assert_eq!(r.remaining(), 0);
+        assert_known_bytes(&resp, 4, resp_bytes);
     }
 
     /// A hostile array count fails with a DecodeError instead of allocating.
     #[test]
     fn huge_array_counts_are_rejected() {
-        let mut r = Reader::new(Bytes::from_static(&[0x7f, 0xff, 0xff, 0xff, 0, 0]));
-        assert_eq!(DescribeConfigsRequest::decode(&mut r, 1).unwrap_err(), DecodeError::NotEnoughBytes);
-        let mut r = Reader::new(Bytes::from_static(&[2, 2, 2, b't', 0xfe, 0xff, 0xff, 0xff, 0x0f, 0]));
-        assert_eq!(DescribeConfigsRequest::decode(&mut r, 4).unwrap_err(), DecodeError::NotEnoughBytes);
-        let mut r = Reader::new(Bytes::from_static(&[0, 0, 0, 0, 0xfe, 0xff, 0xff, 0xff, 0x0f, 0]));
-        assert_eq!(DescribeConfigsResponse::decode(&mut r, 4).unwrap_err(), DecodeError::NotEnoughBytes);
+        assert_eq!(decode_error::<DescribeConfigsRequest>(&[0x7f, 0xff, 0xff, 0xff, 0, 0], 1), DecodeError::NotEnoughBytes);
+        assert_eq!(
+            decode_error::<DescribeConfigsRequest>(&[2, 2, 2, b't', 0xfe, 0xff, 0xff, 0xff, 0x0f, 0], 4),
+            DecodeError::NotEnoughBytes
+        );
+        assert_eq!(decode_error::<DescribeConfigsResponse>(&[0, 0, 0, 0, 0xfe, 0xff, 0xff, 0xff, 0x0f, 0], 4), DecodeError::NotEnoughBytes);
     }
 }

@@ -7,41 +7,16 @@
 //! `diverging_epoch` (tag 0), `current_leader` (tag 1), `snapshot_id` (tag 2), all
 //! v12+, and response `node_endpoints` (tag 0, v16+).
 //!
-//! Also home of the pieces Produce shares: [`LeaderIdAndEpoch`], [`NodeEndpoint`] and
-//! the tagged-field helpers.
+//! Also home of the pieces Produce shares: [`LeaderIdAndEpoch`] and [`NodeEndpoint`].
 
 use bytes::Bytes;
 
-use crate::protocol::codec::{Decode, DecodeError, DecodeResult, Encode, Reader, Writer};
+use crate::protocol::codec::{check_version, tagged_field, tagged_reader, Decode, DecodeResult, Encode, Reader, Writer};
 use crate::types::TopicId;
 
 const VERSION_MIN: i16 = 4;
 const VERSION_MAX: i16 = 17;
 const FLEXIBLE_FROM: i16 = 12;
-
-/// One tagged field's (tag, bytes): `f` writes the value into a flexible writer.
-pub(super) fn tagged_field(tag: u32, f: impl FnOnce(&mut Writer)) -> (u32, Bytes) {
-    let mut w = Writer::new();
-    w.flexible = true;
-    f(&mut w);
-    (tag, w.finish().freeze())
-}
-
-/// A flexible reader over one tagged field's bytes.
-pub(super) fn tagged_reader(data: Bytes) -> Reader {
-    let mut r = Reader::new(data);
-    r.flexible = true;
-    r
-}
-
-/// Reject versions outside the implemented range instead of misreading them.
-pub(super) fn check_version(version: i16, min: i16, max: i16) -> DecodeResult<()> {
-    if (min..=max).contains(&version) {
-        Ok(())
-    } else {
-        Err(DecodeError::Invalid("unsupported api version"))
-    }
-}
 
 // ---------------------------------------------------------------- request
 
@@ -546,12 +521,7 @@ impl Encode for NodeEndpoint {
 
 impl Decode for PartitionData {
     fn decode(r: &mut Reader, version: i16) -> DecodeResult<Self> {
-        let mut m = PartitionData {
-            partition_index: r.i32()?,
-            error_code: r.i16()?,
-            high_watermark: r.i64()?,
-            ..PartitionData::default()
-        };
+        let mut m = PartitionData { partition_index: r.i32()?, error_code: r.i16()?, high_watermark: r.i64()?, ..PartitionData::default() };
         if version >= 4 {
             m.last_stable_offset = r.i64()?;
         }
@@ -675,20 +645,8 @@ impl Encode for FetchResponse {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::fmt::Debug;
-
-    fn round_trip<T: Encode + Decode + PartialEq + Debug>(m: &T, version: i16) {
-        let mut w = Writer::new();
-        m.encode(&mut w, version);
-        let mut r = Reader::new(w.finish().freeze());
-        let got = T::decode(&mut r, version).unwrap_or_else(|e| panic!("v{version}: {e}"));
-        assert_eq!(&got, m, "v{version}");
-        assert_eq!(r.remaining(), 0, "v{version}: bytes left over");
-    }
-
-    fn id(b: u8) -> TopicId {
-        TopicId([b; 16])
-    }
+    use crate::protocol::codec::testing::{assert_known_bytes, decode_error, id, round_trip};
+    use crate::protocol::codec::DecodeError;
 
     /// A request using every field the version carries; the rest at Kafka's defaults.
     fn request(v: i16) -> FetchRequest {
@@ -829,12 +787,7 @@ mod tests {
             }],
             ..FetchRequest::default()
         };
-        let mut r = Reader::new(Bytes::from_static(bytes));
-        assert_eq!(FetchRequest::decode(&mut r, 4).unwrap(), expected);
-        assert_eq!(r.remaining(), 0);
-        let mut w = Writer::new();
-        expected.encode(&mut w, 4);
-        assert_eq!(&w.finish()[..], bytes);
+        assert_known_bytes(&expected, 4, bytes);
     }
 
     /// Hand-assembled bytes of a v12 response partition with tag 1 (CurrentLeader).
@@ -877,12 +830,7 @@ mod tests {
             }],
             ..FetchResponse::default()
         };
-        let mut r = Reader::new(Bytes::from_static(bytes));
-        assert_eq!(FetchResponse::decode(&mut r, 12).unwrap(), expected);
-        assert_eq!(r.remaining(), 0);
-        let mut w = Writer::new();
-        expected.encode(&mut w, 12);
-        assert_eq!(&w.finish()[..], bytes);
+        assert_known_bytes(&expected, 12, bytes);
     }
 
     #[test]
@@ -903,7 +851,6 @@ mod tests {
         w.i32(1);
         w.string("t");
         w.i32(i32::MAX);
-        let mut r = Reader::new(w.finish().freeze());
-        assert_eq!(FetchRequest::decode(&mut r, 4).unwrap_err(), DecodeError::NotEnoughBytes);
+        assert_eq!(decode_error::<FetchRequest>(&w.finish(), 4), DecodeError::NotEnoughBytes);
     }
 }

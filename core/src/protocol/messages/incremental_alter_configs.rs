@@ -145,16 +145,8 @@ impl Encode for IncrementalAlterConfigsResponse {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::protocol::codec::testing::{assert_known_bytes, decode_error, round_trip};
     use crate::protocol::codec::DecodeError;
-    use bytes::Bytes;
-
-    fn round_trip<T: Encode + Decode + PartialEq + std::fmt::Debug>(m: &T, version: i16) {
-        let mut w = Writer::new();
-        m.encode(&mut w, version);
-        let mut r = Reader::new(w.finish().freeze());
-        assert_eq!(&T::decode(&mut r, version).unwrap(), m, "version {version}");
-        assert_eq!(r.remaining(), 0, "version {version}");
-    }
 
     /// Every version (0-1) round-trips every field.
     #[test]
@@ -226,12 +218,7 @@ mod tests {
             1, 0,                // validate_only, top-level tags
         ];
         for (version, bytes) in [(0, v0), (1, v1)] {
-            let mut w = Writer::new();
-            req.encode(&mut w, version);
-            assert_eq!(&w.finish()[..], bytes, "version {version}");
-            let mut r = Reader::new(Bytes::from_static(bytes));
-            assert_eq!(IncrementalAlterConfigsRequest::decode(&mut r, version).unwrap(), req);
-            assert_eq!(r.remaining(), 0);
+            assert_known_bytes(&req, version, bytes);
         }
 
         let resp = IncrementalAlterConfigsResponse {
@@ -244,22 +231,20 @@ mod tests {
             }],
         };
         let bytes: &[u8] = &[0, 0, 0, 0, 2, 0, 1, 0, 2, 2, b't', 0, 0];
-        let mut w = Writer::new();
-        resp.encode(&mut w, 1);
-        assert_eq!(&w.finish()[..], bytes);
-        let mut r = Reader::new(Bytes::from_static(bytes));
-        assert_eq!(IncrementalAlterConfigsResponse::decode(&mut r, 1).unwrap(), resp);
-        assert_eq!(r.remaining(), 0);
+        assert_known_bytes(&resp, 1, bytes);
     }
 
     /// A hostile array count fails with a DecodeError instead of allocating.
     #[test]
     fn huge_array_counts_are_rejected() {
-        let mut r = Reader::new(Bytes::from_static(&[0x7f, 0xff, 0xff, 0xff, 0, 0]));
-        assert_eq!(IncrementalAlterConfigsRequest::decode(&mut r, 0).unwrap_err(), DecodeError::NotEnoughBytes);
-        let mut r = Reader::new(Bytes::from_static(&[2, 2, 2, b't', 0xfe, 0xff, 0xff, 0xff, 0x0f, 0]));
-        assert_eq!(IncrementalAlterConfigsRequest::decode(&mut r, 1).unwrap_err(), DecodeError::NotEnoughBytes);
-        let mut r = Reader::new(Bytes::from_static(&[0, 0, 0, 0, 0xfe, 0xff, 0xff, 0xff, 0x0f, 0]));
-        assert_eq!(IncrementalAlterConfigsResponse::decode(&mut r, 1).unwrap_err(), DecodeError::NotEnoughBytes);
+        assert_eq!(decode_error::<IncrementalAlterConfigsRequest>(&[0x7f, 0xff, 0xff, 0xff, 0, 0], 0), DecodeError::NotEnoughBytes);
+        assert_eq!(
+            decode_error::<IncrementalAlterConfigsRequest>(&[2, 2, 2, b't', 0xfe, 0xff, 0xff, 0xff, 0x0f, 0], 1),
+            DecodeError::NotEnoughBytes
+        );
+        assert_eq!(
+            decode_error::<IncrementalAlterConfigsResponse>(&[0, 0, 0, 0, 0xfe, 0xff, 0xff, 0xff, 0x0f, 0], 1),
+            DecodeError::NotEnoughBytes
+        );
     }
 }

@@ -3,8 +3,7 @@
 //! The v0-only fields (`MaxNumOffsets`, `OldStyleOffsets`) are not modelled: v0 is
 //! outside the implemented range and is rejected on decode.
 
-use super::fetch::check_version;
-use crate::protocol::codec::{Decode, DecodeResult, Encode, Reader, Writer};
+use crate::protocol::codec::{check_version, Decode, DecodeResult, Encode, Reader, Writer};
 
 const VERSION_MIN: i16 = 1;
 const VERSION_MAX: i16 = 10;
@@ -233,18 +232,9 @@ impl Encode for ListOffsetsResponse {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::protocol::codec::testing::{assert_known_bytes, decode_error, round_trip};
     use crate::protocol::codec::DecodeError;
     use bytes::Bytes;
-    use std::fmt::Debug;
-
-    fn round_trip<T: Encode + Decode + PartialEq + Debug>(m: &T, version: i16) {
-        let mut w = Writer::new();
-        m.encode(&mut w, version);
-        let mut r = Reader::new(w.finish().freeze());
-        let got = T::decode(&mut r, version).unwrap_or_else(|e| panic!("v{version}: {e}"));
-        assert_eq!(&got, m, "v{version}");
-        assert_eq!(r.remaining(), 0, "v{version}: bytes left over");
-    }
 
     fn request(v: i16) -> ListOffsetsRequest {
         ListOffsetsRequest {
@@ -315,12 +305,7 @@ mod tests {
             }],
             ..ListOffsetsRequest::default()
         };
-        let mut r = Reader::new(Bytes::from_static(bytes));
-        assert_eq!(ListOffsetsRequest::decode(&mut r, 1).unwrap(), expected);
-        assert_eq!(r.remaining(), 0);
-        let mut w = Writer::new();
-        expected.encode(&mut w, 1);
-        assert_eq!(&w.finish()[..], bytes);
+        assert_known_bytes(&expected, 1, bytes);
     }
 
     /// Hand-assembled bytes of a v6 (first flexible) response.
@@ -345,22 +330,21 @@ mod tests {
             throttle_time_ms: 0,
             topics: vec![ListOffsetsTopicResponse {
                 name: "t".into(),
-                partitions: vec![ListOffsetsPartitionResponse { partition_index: 1, offset: 10, leader_epoch: 3, ..ListOffsetsPartitionResponse::default() }],
+                partitions: vec![ListOffsetsPartitionResponse {
+                    partition_index: 1,
+                    offset: 10,
+                    leader_epoch: 3,
+                    ..ListOffsetsPartitionResponse::default()
+                }],
             }],
         };
-        let mut r = Reader::new(Bytes::from_static(bytes));
-        assert_eq!(ListOffsetsResponse::decode(&mut r, 6).unwrap(), expected);
-        assert_eq!(r.remaining(), 0);
-        let mut w = Writer::new();
-        expected.encode(&mut w, 6);
-        assert_eq!(&w.finish()[..], bytes);
+        assert_known_bytes(&expected, 6, bytes);
     }
 
     #[test]
     fn huge_topic_count_is_rejected() {
         let bytes: &[u8] = &[0xff, 0xff, 0xff, 0xff, 0x00, 0xfe, 0xff, 0xff, 0xff, 0x0f, 0, 0, 0];
-        let mut r = Reader::new(Bytes::from_static(bytes));
-        assert_eq!(ListOffsetsRequest::decode(&mut r, 6).unwrap_err(), DecodeError::NotEnoughBytes);
+        assert_eq!(decode_error::<ListOffsetsRequest>(bytes, 6), DecodeError::NotEnoughBytes);
     }
 
     #[test]

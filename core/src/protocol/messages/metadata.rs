@@ -7,8 +7,7 @@
 //! Topic names are nullable from v10 (request) and v12 (response), when topics may
 //! be named by id; in earlier versions `None` is written as an empty string.
 
-use super::fetch::check_version;
-use crate::protocol::codec::{Decode, DecodeResult, Encode, Reader, Writer};
+use crate::protocol::codec::{check_version, Decode, DecodeResult, Encode, Reader, Writer};
 use crate::types::TopicId;
 
 const VERSION_MIN: i16 = 0;
@@ -365,22 +364,9 @@ impl Encode for MetadataResponse {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::protocol::codec::testing::{assert_known_bytes, decode_error, id, round_trip};
     use crate::protocol::codec::DecodeError;
     use bytes::Bytes;
-    use std::fmt::Debug;
-
-    fn round_trip<T: Encode + Decode + PartialEq + Debug>(m: &T, version: i16) {
-        let mut w = Writer::new();
-        m.encode(&mut w, version);
-        let mut r = Reader::new(w.finish().freeze());
-        let got = T::decode(&mut r, version).unwrap_or_else(|e| panic!("v{version}: {e}"));
-        assert_eq!(&got, m, "v{version}");
-        assert_eq!(r.remaining(), 0, "v{version}: bytes left over");
-    }
-
-    fn id(b: u8) -> TopicId {
-        TopicId([b; 16])
-    }
 
     /// A request using every field the version carries; the rest at Kafka's defaults.
     fn request(v: i16) -> MetadataRequest {
@@ -476,12 +462,7 @@ mod tests {
             ]),
             ..MetadataRequest::default()
         };
-        let mut r = Reader::new(Bytes::from_static(bytes));
-        assert_eq!(MetadataRequest::decode(&mut r, 1).unwrap(), expected);
-        assert_eq!(r.remaining(), 0);
-        let mut w = Writer::new();
-        expected.encode(&mut w, 1);
-        assert_eq!(&w.finish()[..], bytes);
+        assert_known_bytes(&expected, 1, bytes);
     }
 
     /// Hand-assembled bytes of a v9 (first flexible) response.
@@ -534,12 +515,7 @@ mod tests {
             }],
             cluster_authorized_operations: AUTHORIZED_OPERATIONS_OMITTED,
         };
-        let mut r = Reader::new(Bytes::from_static(bytes));
-        assert_eq!(MetadataResponse::decode(&mut r, 9).unwrap(), expected);
-        assert_eq!(r.remaining(), 0);
-        let mut w = Writer::new();
-        expected.encode(&mut w, 9);
-        assert_eq!(&w.finish()[..], bytes);
+        assert_known_bytes(&expected, 9, bytes);
     }
 
     /// A 20-byte v12 request whose topics compact-array length is 2^32-2 fails
@@ -549,8 +525,7 @@ mod tests {
         let mut body = vec![0xfe, 0xff, 0xff, 0xff, 0x0f];
         body.resize(20, 0);
         assert_eq!(body.len(), 20);
-        let mut r = Reader::new(Bytes::from(body));
-        assert_eq!(MetadataRequest::decode(&mut r, 12).unwrap_err(), DecodeError::NotEnoughBytes);
+        assert_eq!(decode_error::<MetadataRequest>(&body, 12), DecodeError::NotEnoughBytes);
     }
 
     /// A hostile replica count in a response fails cleanly too.
@@ -568,7 +543,6 @@ mod tests {
         w.i32(0);
         w.i32(1);
         w.i32(i32::MAX); // replica_nodes count
-        let mut r = Reader::new(w.finish().freeze());
-        assert_eq!(MetadataResponse::decode(&mut r, 1).unwrap_err(), DecodeError::NotEnoughBytes);
+        assert_eq!(decode_error::<MetadataResponse>(&w.finish(), 1), DecodeError::NotEnoughBytes);
     }
 }

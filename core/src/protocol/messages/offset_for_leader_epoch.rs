@@ -2,8 +2,7 @@
 //! (flexible 4+). Followers use it after an epoch change to find the divergence
 //! point before truncating (KIP-101/279).
 
-use super::fetch::check_version;
-use crate::protocol::codec::{Decode, DecodeResult, Encode, Reader, Writer};
+use crate::protocol::codec::{check_version, Decode, DecodeResult, Encode, Reader, Writer};
 
 const VERSION_MIN: i16 = 2;
 const VERSION_MAX: i16 = 4;
@@ -212,18 +211,9 @@ impl Encode for OffsetForLeaderEpochResponse {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::protocol::codec::testing::{assert_known_bytes, decode_error, round_trip};
     use crate::protocol::codec::DecodeError;
     use bytes::Bytes;
-    use std::fmt::Debug;
-
-    fn round_trip<T: Encode + Decode + PartialEq + Debug>(m: &T, version: i16) {
-        let mut w = Writer::new();
-        m.encode(&mut w, version);
-        let mut r = Reader::new(w.finish().freeze());
-        let got = T::decode(&mut r, version).unwrap_or_else(|e| panic!("v{version}: {e}"));
-        assert_eq!(&got, m, "v{version}");
-        assert_eq!(r.remaining(), 0, "v{version}: bytes left over");
-    }
 
     fn request(v: i16) -> OffsetForLeaderEpochRequest {
         OffsetForLeaderEpochRequest {
@@ -290,12 +280,7 @@ mod tests {
                 partitions: vec![OffsetForLeaderPartition { partition: 0, current_leader_epoch: 4, leader_epoch: 3 }],
             }],
         };
-        let mut r = Reader::new(Bytes::from_static(request));
-        assert_eq!(OffsetForLeaderEpochRequest::decode(&mut r, 3).unwrap(), expected);
-        assert_eq!(r.remaining(), 0);
-        let mut w = Writer::new();
-        expected.encode(&mut w, 3);
-        assert_eq!(&w.finish()[..], request);
+        assert_known_bytes(&expected, 3, request);
 
         #[rustfmt::skip]
         let response: &[u8] = &[
@@ -316,18 +301,12 @@ mod tests {
                 partitions: vec![EpochEndOffset { error_code: 0, partition: 0, leader_epoch: 3, end_offset: 100 }],
             }],
         };
-        let mut r = Reader::new(Bytes::from_static(response));
-        assert_eq!(OffsetForLeaderEpochResponse::decode(&mut r, 4).unwrap(), expected);
-        assert_eq!(r.remaining(), 0);
-        let mut w = Writer::new();
-        expected.encode(&mut w, 4);
-        assert_eq!(&w.finish()[..], response);
+        assert_known_bytes(&expected, 4, response);
     }
 
     #[test]
     fn huge_topic_count_is_rejected() {
         let bytes: &[u8] = &[0, 0, 0, 1, 0x7f, 0xff, 0xff, 0xff, 0, 0];
-        let mut r = Reader::new(Bytes::from_static(bytes));
-        assert_eq!(OffsetForLeaderEpochRequest::decode(&mut r, 3).unwrap_err(), DecodeError::NotEnoughBytes);
+        assert_eq!(decode_error::<OffsetForLeaderEpochRequest>(bytes, 3), DecodeError::NotEnoughBytes);
     }
 }

@@ -7,9 +7,8 @@
 
 use bytes::Bytes;
 
-use super::fetch::{check_version, tagged_field, tagged_reader};
 pub use super::fetch::{LeaderIdAndEpoch, NodeEndpoint};
-use crate::protocol::codec::{Decode, DecodeResult, Encode, Reader, Writer};
+use crate::protocol::codec::{check_version, tagged_field, tagged_reader, Decode, DecodeResult, Encode, Reader, Writer};
 
 const VERSION_MIN: i16 = 3;
 const VERSION_MAX: i16 = 11;
@@ -266,17 +265,8 @@ impl Encode for ProduceResponse {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::protocol::codec::testing::{assert_known_bytes, decode_error, round_trip};
     use crate::protocol::codec::DecodeError;
-    use std::fmt::Debug;
-
-    fn round_trip<T: Encode + Decode + PartialEq + Debug>(m: &T, version: i16) {
-        let mut w = Writer::new();
-        m.encode(&mut w, version);
-        let mut r = Reader::new(w.finish().freeze());
-        let got = T::decode(&mut r, version).unwrap_or_else(|e| panic!("v{version}: {e}"));
-        assert_eq!(&got, m, "v{version}");
-        assert_eq!(r.remaining(), 0, "v{version}: bytes left over");
-    }
 
     fn request() -> ProduceRequest {
         ProduceRequest {
@@ -378,12 +368,7 @@ mod tests {
                 partition_data: vec![PartitionProduceData { index: 7, records: Some(Bytes::from_static(&[1, 2, 3])) }],
             }],
         };
-        let mut r = Reader::new(Bytes::from_static(bytes));
-        assert_eq!(ProduceRequest::decode(&mut r, 3).unwrap(), expected);
-        assert_eq!(r.remaining(), 0);
-        let mut w = Writer::new();
-        expected.encode(&mut w, 3);
-        assert_eq!(&w.finish()[..], bytes);
+        assert_known_bytes(&expected, 3, bytes);
     }
 
     /// Hand-assembled bytes of a v10 response with CurrentLeader and NodeEndpoints.
@@ -430,12 +415,7 @@ mod tests {
             throttle_time_ms: 0,
             node_endpoints: vec![NodeEndpoint { node_id: 2, host: "h".into(), port: 9092, rack: None }],
         };
-        let mut r = Reader::new(Bytes::from_static(bytes));
-        assert_eq!(ProduceResponse::decode(&mut r, 10).unwrap(), expected);
-        assert_eq!(r.remaining(), 0);
-        let mut w = Writer::new();
-        expected.encode(&mut w, 10);
-        assert_eq!(&w.finish()[..], bytes);
+        assert_known_bytes(&expected, 10, bytes);
     }
 
     /// A body declaring ~2^31 topics (or 2^32-2 in compact form) fails cleanly.
@@ -443,20 +423,17 @@ mod tests {
     fn huge_topic_count_is_rejected() {
         let mut classic = vec![0xff, 0xff, 0x00, 0x01, 0x00, 0x00, 0x03, 0xe8, 0x7f, 0xff, 0xff, 0xff];
         classic.extend_from_slice(&[0u8; 8]);
-        let mut r = Reader::new(Bytes::from(classic));
-        assert_eq!(ProduceRequest::decode(&mut r, 3).unwrap_err(), DecodeError::NotEnoughBytes);
+        assert_eq!(decode_error::<ProduceRequest>(&classic, 3), DecodeError::NotEnoughBytes);
 
         let mut compact = vec![0x00, 0x00, 0x01, 0x00, 0x00, 0x03, 0xe8, 0xfe, 0xff, 0xff, 0xff, 0x0f];
         compact.extend_from_slice(&[0u8; 8]);
-        let mut r = Reader::new(Bytes::from(compact));
-        assert_eq!(ProduceRequest::decode(&mut r, 9).unwrap_err(), DecodeError::NotEnoughBytes);
+        assert_eq!(decode_error::<ProduceRequest>(&compact, 9), DecodeError::NotEnoughBytes);
     }
 
     /// A records length past the end of the frame fails cleanly.
     #[test]
     fn records_longer_than_frame_are_rejected() {
         let bytes: &[u8] = &[0xff, 0xff, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 0, 1, b't', 0, 0, 0, 1, 0, 0, 0, 0, 0x7f, 0xff, 0xff, 0xff, 1];
-        let mut r = Reader::new(Bytes::from_static(bytes));
-        assert_eq!(ProduceRequest::decode(&mut r, 3).unwrap_err(), DecodeError::NotEnoughBytes);
+        assert_eq!(decode_error::<ProduceRequest>(bytes, 3), DecodeError::NotEnoughBytes);
     }
 }

@@ -1,0 +1,1 @@
+//! The checkers (DESIGN §5), one file each. STUB.

@@ -1,0 +1,1 @@
+//! Runs one seed of one scenario. STUB.

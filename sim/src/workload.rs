@@ -1,0 +1,1 @@
+//! Producers and consumers speaking Kafka to the nodes. STUB.

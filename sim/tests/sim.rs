@@ -1,0 +1,2 @@
+//! The seed runner (harness = false). STUB.
+fn main() {}
