@@ -129,6 +129,7 @@ def test_describe_configs_lists_topic_configs(broker):
     assert configs["retention.bytes"].value == "-1"
 
 
+@pytest.mark.filterwarnings("ignore:alter_configs has been deprecated:DeprecationWarning")
 def test_alter_configs_changes_retention(broker):
     """AlterConfigs (the legacy, whole-set API) sets retention.ms; DescribeConfigs reads the
     new value back."""

@@ -339,3 +339,21 @@ def test_pipelined_requests_answered_in_order(broker):
             assert kind == "response", f"closed after {len(got)} responses"
             got.append(struct.unpack_from(">i", payload, 0)[0])
     assert got == [1000 + i for i in range(50)]
+
+
+@pytest.mark.parametrize("partition,acks,expected", [(7, 1, 3), (-1, 1, 3), (0, 2, 21)],
+                         ids=["partition-7-of-1", "partition--1", "acks-2"])
+def test_produce_v9_invalid_target_or_acks(broker, partition, acks, expected):
+    """A well-formed Produce v9 to a partition the topic does not have gets
+    UNKNOWN_TOPIC_OR_PARTITION (3); acks=2 gets INVALID_REQUIRED_ACKS (21); nothing is
+    appended to partition 0."""
+    topic = unique_topic("target")
+    create_topic(broker.bootstrap, topic)
+    batch = w.record_batch(w.record(0, b"x"), records_count=1, last_offset_delta=0)
+    with w.connect(broker.port) as s:
+        w.send_all(s, w.produce_v9(77, topic, partition, batch, acks=acks))
+        kind, payload = assert_error_or_close(broker, s, 77)
+    assert kind == "response", "connection closed instead of an error code"
+    assert w.parse_produce_v9_response(payload) == [(topic, partition, expected)]
+    assert watermarks(broker.bootstrap, topic) == (0, 0)
+    assert_healthy(broker)

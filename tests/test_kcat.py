@@ -75,6 +75,13 @@ def test_kcat_produce_consume_10000_in_order(broker, tmp_path):
     assert [int(o) for o in offsets] == list(range(N))
     assert list(got) == values
 
+    tail = kcat(broker.bootstrap, "-C", "-t", topic, "-p", "0", "-o", "-5", "-e", "-q",
+                "-f", "%o %s\n").stdout.decode().splitlines()
+    assert tail == [f"{N - 5 + i} {values[N - 5 + i]}" for i in range(5)], tail
+    middle = kcat(broker.bootstrap, "-C", "-t", topic, "-p", "0", "-o", "5000", "-c", "3", "-q",
+                  "-f", "%o %s\n").stdout.decode().splitlines()
+    assert middle == [f"{5000 + i} {values[5000 + i]}" for i in range(3)], middle
+
 
 def test_kcat_auto_creates_topic_on_produce(broker, tmp_path):
     """Producing with kcat to a topic that does not exist auto-creates it (auto-create is on
