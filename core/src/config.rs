@@ -33,6 +33,17 @@ pub struct BrokerConfig {
     pub retention_check_interval_ms: i64,
     /// Seed of the broker's random generator (topic ids).
     pub seed: u64,
+    /// Bugs the simulator plants on purpose to prove its checkers can fail.
+    #[cfg(feature = "sim-knobs")]
+    pub knobs: Knobs,
+}
+
+/// Test-only knobs (feature `sim-knobs`); all off by default.
+#[cfg(feature = "sim-knobs")]
+#[derive(Debug, Clone, Default)]
+pub struct Knobs {
+    /// Answer `acks=all` produces as soon as they are appended, before the sync.
+    pub ack_before_sync: bool,
 }
 
 impl Default for BrokerConfig {
@@ -52,6 +63,8 @@ impl Default for BrokerConfig {
             flush_interval_ms: 100,
             retention_check_interval_ms: 60_000,
             seed: 0,
+            #[cfg(feature = "sim-knobs")]
+            knobs: Knobs::default(),
         }
     }
 }

@@ -99,8 +99,170 @@ pub struct Checks {
     pub liveness: bool,
 }
 
+/// Parse one scenario from TOML text; `origin` (a file name) prefixes every error.
+pub fn parse(text: &str, origin: &str) -> Result<Scenario, String> {
+    let s: Scenario = toml::from_str(text).map_err(|e| format!("{origin}: {e}"))?;
+    validate(&s).map_err(|e| format!("{origin}: {e}"))?;
+    Ok(s)
+}
+
 /// Load every `*.toml` in `dir`, sorted by name.
 pub fn load_dir(dir: &std::path::Path) -> Result<Vec<Scenario>, String> {
-    let _ = dir;
-    todo!()
+    let entries = std::fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let mut paths = Vec::new();
+    for entry in entries {
+        let path = entry.map_err(|e| format!("{}: {e}", dir.display()))?.path();
+        if path.extension().is_some_and(|x| x == "toml") {
+            paths.push(path);
+        }
+    }
+    paths.sort();
+    let mut out: Vec<Scenario> = Vec::with_capacity(paths.len());
+    for path in paths {
+        let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let s = parse(&text, &path.display().to_string())?;
+        if let Some(other) = out.iter().find(|o| o.name == s.name) {
+            return Err(format!("{}: scenario name {:?} used twice", path.display(), other.name));
+        }
+        out.push(s);
+    }
+    Ok(out)
+}
+
+/// Sanity limits, so a typo fails at load time rather than as a strange run.
+fn validate(s: &Scenario) -> Result<(), String> {
+    if s.name.is_empty() {
+        return Err("empty name".into());
+    }
+    if s.duration_s == 0 {
+        return Err("duration_s must be > 0".into());
+    }
+    if s.nodes == 0 {
+        return Err("nodes must be > 0".into());
+    }
+    let w = &s.workload;
+    if w.partitions <= 0 {
+        return Err("workload.partitions must be > 0".into());
+    }
+    if w.batch_records == 0 {
+        return Err("workload.batch_records must be > 0".into());
+    }
+    if w.producers_acks_all + w.producers_acks_1 + w.producers_acks_0 == 0 {
+        return Err("workload has no producers".into());
+    }
+    let f = &s.faults;
+    if f.net_latency_ms.0 > f.net_latency_ms.1 {
+        return Err("faults.net_latency_ms: min > max".into());
+    }
+    if !(0.0..=1.0).contains(&f.net_loss) {
+        return Err("faults.net_loss must be within 0..=1".into());
+    }
+    if f.events > 0 && f.total_weight() == 0 {
+        return Err("faults.events > 0 but every weight is 0".into());
+    }
+    Ok(())
+}
+
+impl FaultMix {
+    /// Sum of the kind weights.
+    pub fn total_weight(&self) -> u64 {
+        [
+            self.crash,
+            self.pause,
+            self.clog,
+            self.disk_write_errors,
+            self.disk_sync_errors,
+            self.disk_read_errors,
+            self.disk_full,
+            self.latent_corruption,
+        ]
+        .iter()
+        .map(|w| *w as u64)
+        .sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scenarios_dir() -> std::path::PathBuf {
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios")
+    }
+
+    // Proves: every file in scenarios/ parses and passes the sanity limits, and the required ones exist.
+    #[test]
+    fn every_scenario_file_parses() {
+        let all = load_dir(&scenarios_dir()).unwrap();
+        for name in [
+            "acks-all-burst-crash",
+            "segment-roll-crash",
+            "failing-sync",
+            "disk-full",
+            "torn-tail-restart",
+            "network-clog",
+            "latent-corruption",
+        ] {
+            assert!(all.iter().any(|s| s.name == name), "missing scenario {name}");
+        }
+        for s in &all {
+            assert!((10..=30).contains(&s.duration_s), "{}: duration {}", s.name, s.duration_s);
+        }
+        let lc = all.iter().find(|s| s.name == "latent-corruption").unwrap();
+        assert!(!lc.checks.acked_readable && lc.checks.valid_batches);
+    }
+
+    // Proves: each file's name matches the scenario name inside it.
+    #[test]
+    fn file_names_match() {
+        for entry in std::fs::read_dir(scenarios_dir()).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|x| x == "toml") {
+                let s = parse(&std::fs::read_to_string(&path).unwrap(), "x").unwrap();
+                assert_eq!(path.file_stem().unwrap().to_str().unwrap(), s.name);
+            }
+        }
+    }
+
+    // Proves: errors name the file, and unknown fields are refused.
+    #[test]
+    fn errors_name_the_file() {
+        let e = parse("name = \"x\"\nbogus = 1\n", "scenarios/x.toml").unwrap_err();
+        assert!(e.starts_with("scenarios/x.toml:"), "{e}");
+        let text = r#"
+name = "x"
+description = "d"
+duration_s = 10
+workload = { partitions = 0, producers_acks_all = 1 }
+checks = {}
+"#;
+        let e = parse(text, "f.toml").unwrap_err();
+        assert!(e.contains("f.toml") && e.contains("partitions"), "{e}");
+        let dir = std::env::temp_dir().join(format!("chronik-scn-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("bad.toml"), "name = ").unwrap();
+        let e = load_dir(&dir).unwrap_err();
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert!(e.contains("bad.toml"), "{e}");
+    }
+
+    // Proves: a minimal scenario takes the defaults (one node, no faults).
+    #[test]
+    fn defaults() {
+        let text = r#"
+name = "x"
+description = "d"
+duration_s = 10
+[workload]
+partitions = 2
+producers_acks_all = 1
+[checks]
+unique = true
+"#;
+        let s = parse(text, "x.toml").unwrap();
+        assert_eq!(s.nodes, 1);
+        assert_eq!(s.workload.batch_records, 1);
+        assert_eq!(s.faults, FaultMix::default());
+        assert!(s.checks.unique && !s.checks.liveness);
+    }
 }

@@ -80,7 +80,7 @@ impl Broker {
         let now = self.now;
         let mut io = IoScope { queue: &mut self.disk, owner };
         let log = PartitionLog::create(&topics::partition_dir(topic, index), config.log_config(), now, &mut io);
-        self.partitions.insert(owner, PartitionState { topic: topic.to_string(), index, log, hw_waiters: Default::default(), reads: Default::default(), persisted_start: Offset(0) });
+        self.partitions.insert(owner, PartitionState { topic: topic.to_string(), index, log, hw_waiters: Default::default(), write_waiters: Default::default(), reads: Default::default(), persisted_start: Offset(0) });
         owner
     }
 
@@ -90,7 +90,7 @@ impl Broker {
         let now = self.now;
         let mut io = IoScope { queue: &mut self.disk, owner };
         let log = PartitionLog::open(&topics::partition_dir(topic, index), config.log_config(), now, &mut io);
-        self.partitions.insert(owner, PartitionState { topic: topic.to_string(), index, log, hw_waiters: Default::default(), reads: Default::default(), persisted_start: Offset(0) });
+        self.partitions.insert(owner, PartitionState { topic: topic.to_string(), index, log, hw_waiters: Default::default(), write_waiters: Default::default(), reads: Default::default(), persisted_start: Offset(0) });
         owner
     }
 
@@ -176,6 +176,7 @@ impl Broker {
         let Some(p) = self.partitions.remove(&owner) else { return };
         // Requests waiting on this partition re-check and see it gone.
         self.recheck.extend(p.hw_waiters.iter().copied());
+        self.recheck.extend(p.write_waiters.iter().copied());
         self.recheck.extend(p.reads.values().copied());
         let topic = p.topic;
         if let Some(t) = self.topics.get_mut(&topic) {

@@ -92,6 +92,8 @@ pub struct PartitionState {
     pub log: PartitionLog,
     /// Requests to re-check when the durable offset (high watermark) moves.
     pub hw_waiters: BTreeSet<ReqId>,
+    /// Requests to re-check when a write completes (`acks=1`).
+    pub write_waiters: BTreeSet<ReqId>,
     /// Reads and lookups in flight, by the request that asked.
     pub reads: BTreeMap<ReadId, ReqId>,
     /// The log start offset known to be persisted.
@@ -392,6 +394,8 @@ impl Broker {
         } else if let Some(p) = self.partitions.get_mut(&owner) {
             let mut io = IoScope { queue: &mut self.disk, owner };
             let events = p.log.on_disk_done(id, result, self.now, &mut io);
+            let waiters = std::mem::take(&mut p.write_waiters);
+            self.recheck.extend(waiters);
             for e in events {
                 self.on_log_event(owner, e);
             }
@@ -440,6 +444,8 @@ impl Broker {
                 if let Some(p) = self.partitions.get_mut(&owner) {
                     tracing::error!(topic = %p.topic, partition = p.index, %why, "partition log failed; it is offline");
                     let waiters = std::mem::take(&mut p.hw_waiters);
+                    self.recheck.extend(waiters);
+                    let waiters = std::mem::take(&mut p.write_waiters);
                     self.recheck.extend(waiters);
                 }
                 self.recheck_all_admin();

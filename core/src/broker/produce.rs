@@ -2,7 +2,8 @@
 //!
 //! - `acks=0`: no response; an error closes the connection (as Kafka does, so
 //!   the client notices and refreshes its metadata).
-//! - `acks=1`: answered once the append is handed to the disk, before any sync.
+//! - `acks=1`: answered once the append is written (the write completed), before
+//!   any sync; a failed write is answered with KAFKA_STORAGE_ERROR.
 //! - `acks=all` (-1): answered only when the high watermark (the durable offset)
 //!   covers every record of the request; asserted when answering.
 
@@ -18,8 +19,17 @@ use super::{Broker, Pending, ReqCtx, ReqId, LEADER_EPOCH};
 pub struct ProducePending {
     ctx: ReqCtx,
     resp: ProduceResponse,
-    /// (topic index, partition index in the response, owner, offset the HW must reach).
-    waits: Vec<(usize, usize, u64, Offset)>,
+    /// (topic index, partition index in the response, owner, offset to reach, how).
+    waits: Vec<(usize, usize, u64, Offset, Level)>,
+}
+
+/// What an answer waits for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Level {
+    /// The write completed (`acks=1`).
+    Written,
+    /// A sync after the write completed: the high watermark covers it (`acks=all`).
+    Durable,
 }
 
 fn partition_error(index: i32, code: i16, message: Option<String>) -> PartitionProduceResponse {
@@ -51,9 +61,9 @@ impl Broker {
                     partition_error(part.index, error_code::INVALID_REQUIRED_ACKS, None)
                 } else {
                     match self.produce_partition(&topic.name, part.index, part.records.as_ref(), acks) {
-                        Ok((r, Some(need))) => {
+                        Ok((r, Some((need, level)))) => {
                             let owner = self.partition_owner(&topic.name, part.index).expect("appended to a live partition");
-                            waits.push((ti, tr.partition_responses.len(), owner, need));
+                            waits.push((ti, tr.partition_responses.len(), owner, need, level));
                             r
                         }
                         Ok((r, None)) => r,
@@ -66,6 +76,7 @@ impl Broker {
             resp.responses.push(tr);
         }
         if acks == 0 {
+            waits.clear();
             if any_error {
                 tracing::debug!(conn = ctx.conn.0, "acks=0 produce failed; closing the connection so the client refreshes");
                 self.close_conn(ctx.conn);
@@ -77,17 +88,13 @@ impl Broker {
             return;
         }
         let id = self.new_req_id();
-        for &(_, _, owner, _) in &waits {
-            if let Some(p) = self.partitions.get_mut(&owner) {
-                p.hw_waiters.insert(id);
-            }
-        }
         self.pending.insert(id, Pending::Produce(ProducePending { ctx, resp, waits }));
+        self.poll_pending(id);
     }
 
-    /// Validate and append one partition's records. `Ok((response, Some(offset)))`
-    /// when the answer must wait until the high watermark reaches `offset`.
-    fn produce_partition(&mut self, topic: &str, index: i32, records: Option<&bytes::Bytes>, acks: i16) -> Result<(PartitionProduceResponse, Option<Offset>), PartitionProduceResponse> {
+    /// Validate and append one partition's records. `Ok((response, Some((offset, level))))`
+    /// when the answer must wait until the log reaches `offset` at `level`.
+    fn produce_partition(&mut self, topic: &str, index: i32, records: Option<&bytes::Bytes>, acks: i16) -> Result<(PartitionProduceResponse, Option<(Offset, Level)>), PartitionProduceResponse> {
         let Some(owner) = self.partition_owner(topic, index) else {
             return Err(partition_error(index, error_code::UNKNOWN_TOPIC_OR_PARTITION, None));
         };
@@ -136,8 +143,13 @@ impl Broker {
                     log_start_offset: p.log.log_start_offset().0,
                     ..Default::default()
                 };
-                let need = (acks == -1).then(|| a.last_offset.next());
-                Ok((r, need))
+                #[allow(unused_mut)]
+                let mut level = if acks == -1 { Level::Durable } else { Level::Written };
+                #[cfg(feature = "sim-knobs")]
+                if self.config.knobs.ack_before_sync {
+                    level = Level::Written;
+                }
+                Ok((r, Some((a.last_offset.next(), level))))
             }
             Err(LogError::Storage(why)) => Err(partition_error(index, error_code::KAFKA_STORAGE_ERROR, Some(why))),
             Err(LogError::NotReady) => Err(partition_error(index, error_code::NOT_LEADER_OR_FOLLOWER, None)),
@@ -146,13 +158,13 @@ impl Broker {
     }
 }
 
-/// Answer an `acks=all` produce once every partition's high watermark covers its
-/// records; a partition whose log failed (or vanished) is answered with an error
-/// and never acknowledged.
+/// Answer a produce once every partition reached its level (written for
+/// `acks=1`, the high watermark for `acks=all`); a partition whose log failed (or
+/// vanished) is answered with an error and never acknowledged.
 pub(crate) fn poll(b: &mut Broker, id: ReqId, mut p: ProducePending) -> Option<ProducePending> {
     let mut remaining = Vec::new();
     let stopping = b.phase_is_stopping();
-    for (ti, pi, owner, need) in std::mem::take(&mut p.waits) {
+    for (ti, pi, owner, need, level) in std::mem::take(&mut p.waits) {
         let r = &mut p.resp.responses[ti].partition_responses[pi];
         match b.partitions.get_mut(&owner) {
             None => {
@@ -165,7 +177,8 @@ pub(crate) fn poll(b: &mut Broker, id: ReqId, mut p: ProducePending) -> Option<P
                     r.error_message = Some(why.clone());
                     r.base_offset = -1;
                 }
-                _ if part.high_watermark() >= need => {
+                _ if level == Level::Written && part.log.written_offset() >= need => {}
+                _ if level == Level::Durable && part.high_watermark() >= need => {
                     // The invariant this whole path exists for.
                     assert!(part.log.durable_offset() >= need, "acks=all answered before its records were durable");
                 }
@@ -174,8 +187,11 @@ pub(crate) fn poll(b: &mut Broker, id: ReqId, mut p: ProducePending) -> Option<P
                     r.base_offset = -1;
                 }
                 _ => {
-                    part.hw_waiters.insert(id);
-                    remaining.push((ti, pi, owner, need));
+                    match level {
+                        Level::Written => part.write_waiters.insert(id),
+                        Level::Durable => part.hw_waiters.insert(id),
+                    };
+                    remaining.push((ti, pi, owner, need, level));
                 }
             },
         }

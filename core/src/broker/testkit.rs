@@ -20,6 +20,8 @@ pub struct MemDisk {
     pub files: BTreeMap<String, Vec<u8>>,
     open: BTreeMap<FileId, String>,
     pub syncs: usize,
+    /// Every Write fails while set.
+    pub fail_writes: bool,
 }
 
 impl MemDisk {
@@ -33,6 +35,7 @@ impl MemDisk {
                 self.open.insert(*file, path.clone());
                 DiskResult::Opened { len }
             }
+            DiskOp::Write { .. } if self.fail_writes => DiskResult::Failed("injected write error".into()),
             DiskOp::Write { file, pos, data } => {
                 let Some(path) = self.open.get(file) else { return DiskResult::Failed("not open".into()) };
                 let f = self.files.get_mut(path).expect("open file exists");

@@ -461,3 +461,17 @@ fn shutdown_completes() {
     h.settle();
     assert!(h.shutdown_complete);
 }
+
+/// A failed write is never acknowledged, not even with acks=1: the answer is
+/// KAFKA_STORAGE_ERROR and the partition goes offline.
+#[test]
+fn failed_write_is_not_acknowledged() {
+    let mut h = Harness::new(config());
+    let c = h.connect();
+    create_topic(&mut h, c, "t", 1, &[]);
+    h.disk.fail_writes = true;
+    let Response::Produce(r) = h.call(c, 9, produce_req("t", 0, 1, batch(&["a"], 1))) else { panic!() };
+    assert_eq!(r.responses[0].partition_responses[0].error_code, ec::KAFKA_STORAGE_ERROR);
+    let Response::Metadata(m) = h.call(c, 12, Request::Metadata(Default::default())) else { panic!() };
+    assert_eq!(m.topics[0].partitions[0].error_code, ec::LEADER_NOT_AVAILABLE);
+}

@@ -697,6 +697,27 @@ impl PartitionLog {
         self.durable
     }
 
+    /// Every batch below this offset has been written (its write completed), synced
+    /// or not. `acks=1` is answered against it.
+    pub fn written_offset(&self) -> Offset {
+        for seg in self.segments.values() {
+            if seg.write_done_end >= seg.size {
+                continue;
+            }
+            // Appends are queued in order; those ending at or before the completed
+            // end are written. Anything before the queue was already durable.
+            let mut written = seg.durable_next;
+            for &(end, next) in &seg.unsynced {
+                if end > seg.write_done_end {
+                    break;
+                }
+                written = next;
+            }
+            return written;
+        }
+        self.log_end
+    }
+
     /// Whether some written bytes are not yet covered by a sync (issued or done).
     pub fn needs_sync(&self) -> bool {
         self.segments.values().any(|s| s.needs_sync())

@@ -1,1 +1,0 @@
-//! Runs one seed of one scenario. STUB.

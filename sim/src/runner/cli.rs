@@ -1,0 +1,251 @@
+//! Command line of the seed runner (`cargo test -p sim -- ...`).
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use chronik_core::config::Knobs;
+
+use crate::scenario::{self, Scenario};
+
+use super::seeds::{self, SeedFile};
+use super::{run_seed, SeedReport};
+
+/// Seeds per scenario in the default sweep.
+pub const DEFAULT_SEEDS: u64 = 32;
+/// Seeds the planted-bug check may take to catch its bug.
+pub const PLANTED_BUG_SEEDS_MAX: u64 = 40;
+/// The scenario the planted bug runs in: crashes during acks=all bursts.
+pub const PLANTED_BUG_SCENARIO: &str = "acks-all-burst-crash";
+
+#[derive(Debug, Default)]
+struct Args {
+    seed: Option<u64>,
+    seeds: Option<(u64, u64)>,
+    scenario: Option<String>,
+    plant_bug: Option<String>,
+}
+
+fn parse(args: Vec<String>) -> Result<Args, String> {
+    let mut a = Args::default();
+    let mut it = args.into_iter();
+    while let Some(arg) = it.next() {
+        let (flag, inline) = match arg.split_once('=') {
+            Some((f, v)) if f.starts_with("--") => (f.to_string(), Some(v.to_string())),
+            _ => (arg.clone(), None),
+        };
+        let mut value = |name: &str| inline.clone().or_else(|| it.next()).ok_or(format!("{name} needs a value"));
+        match flag.as_str() {
+            "--seed" => a.seed = Some(value("--seed")?.parse().map_err(|_| "--seed takes a number")?),
+            "--seeds" => {
+                let v = value("--seeds")?;
+                let (lo, hi) = v.split_once("..").ok_or("--seeds takes A..B")?;
+                let lo: u64 = lo.parse().map_err(|_| "--seeds takes A..B")?;
+                let hi: u64 = hi.parse().map_err(|_| "--seeds takes A..B")?;
+                if hi <= lo {
+                    return Err("--seeds A..B needs A < B".into());
+                }
+                a.seeds = Some((lo, hi));
+            }
+            "--scenario" => a.scenario = Some(value("--scenario")?),
+            "--plant-bug" => a.plant_bug = Some(value("--plant-bug")?),
+            // Flags cargo or libtest habits may pass; meaningless here.
+            "--nocapture" | "--quiet" | "-q" | "--show-output" => {}
+            "--test-threads" => {
+                let _ = value("--test-threads")?;
+            }
+            other => return Err(format!("unknown argument {other:?} (use --seed N, --seeds A..B, --scenario NAME, --plant-bug ack-before-sync)")),
+        }
+    }
+    Ok(a)
+}
+
+fn knobs(plant_bug: Option<&str>) -> Result<Knobs, String> {
+    match plant_bug {
+        None | Some("") => Ok(Knobs::default()),
+        Some("ack-before-sync") => Ok(Knobs { ack_before_sync: true }),
+        Some(other) => Err(format!("unknown planted bug {other:?} (known: ack-before-sync)")),
+    }
+}
+
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("sim/ has a parent").to_path_buf()
+}
+
+fn repro(seed: u64, scenario: &str, plant_bug: Option<&str>) -> String {
+    let bug = plant_bug.map(|b| format!(" --plant-bug {b}")).unwrap_or_default();
+    format!("cargo test -p sim -- --seed {seed} --scenario {scenario}{bug}")
+}
+
+fn print_failure(r: &SeedReport, plant_bug: Option<&str>) {
+    println!("FAILED seed {} scenario {}: {} violation(s)", r.seed, r.scenario, r.violations.len());
+    for v in r.violations.iter().take(10) {
+        println!("  [{}] {}", v.checker, v.message);
+    }
+    println!("  fault schedule:\n{}", r.schedule);
+    println!("  reproduce: {}", repro(r.seed, &r.scenario, plant_bug));
+}
+
+/// Run and return the process exit code.
+pub fn main(raw: Vec<String>) -> i32 {
+    let args = match parse(raw) {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("sim: {e}");
+            return 2;
+        }
+    };
+    let knobs = match knobs(args.plant_bug.as_deref()) {
+        Ok(k) => k,
+        Err(e) => {
+            eprintln!("sim: {e}");
+            return 2;
+        }
+    };
+    let all = match scenario::load_dir(&repo_root().join("scenarios")) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("sim: {e}");
+            return 2;
+        }
+    };
+    let pick = |name: &str| all.iter().find(|s| s.name == name).cloned();
+    let scenarios: Vec<Scenario> = match &args.scenario {
+        Some(name) => match pick(name) {
+            Some(s) => vec![s],
+            None => {
+                eprintln!("sim: no scenario named {name:?} in scenarios/ (have: {})", all.iter().map(|s| s.name.as_str()).collect::<Vec<_>>().join(", "));
+                return 2;
+            }
+        },
+        None => all.clone(),
+    };
+    let (mut passed, mut failed) = (0u64, 0u64);
+    let started = Instant::now();
+    let mut tally = |r: &SeedReport, expect_pass: bool, plant: Option<&str>| {
+        if r.violations.is_empty() == expect_pass {
+            passed += 1;
+        } else {
+            failed += 1;
+            if expect_pass {
+                print_failure(r, plant);
+            }
+        }
+    };
+
+    // One seed: print everything about it.
+    if let Some(seed) = args.seed {
+        for s in &scenarios {
+            let r = run_seed(seed, s, &knobs);
+            println!("{}", r.summary());
+            if !r.violations.is_empty() {
+                print_failure(&r, args.plant_bug.as_deref());
+            } else {
+                println!("  fault schedule:\n{}", r.schedule);
+                println!("  verdict: ok");
+            }
+            tally(&r, true, args.plant_bug.as_deref());
+        }
+        println!("{passed} passed, {failed} failed");
+        return if failed == 0 { 0 } else { 1 };
+    }
+
+    // The sweep.
+    let (lo, hi) = args.seeds.unwrap_or((0, DEFAULT_SEEDS));
+    let mut sim_ms = 0u64;
+    for s in &scenarios {
+        for seed in lo..hi {
+            let r = run_seed(seed, s, &knobs);
+            sim_ms += r.sim_ms;
+            tally(&r, args.plant_bug.is_none(), args.plant_bug.as_deref());
+        }
+        println!("scenario {}: seeds {lo}..{hi} done", s.name);
+    }
+
+    // The default run also replays recorded seeds, checks determinism and the planted bug.
+    if args.seeds.is_none() && args.scenario.is_none() && args.plant_bug.is_none() {
+        match seeds::load_dir(&repo_root().join("seeds")) {
+            Err(e) => {
+                println!("FAILED reading seeds/: {e}");
+                failed += 1;
+            }
+            Ok(files) => {
+                for f in files {
+                    let (passed_before, failed_before) = (passed, failed);
+                    replay(&f, &all, &mut passed, &mut failed);
+                    let ok = failed == failed_before && passed > passed_before;
+                    println!("seed file {}: {}", f.file, if ok { "ok" } else { "FAILED" });
+                }
+            }
+        }
+        if let Some(s) = pick(PLANTED_BUG_SCENARIO) {
+            let a = run_seed(1, &s, &Knobs::default());
+            let b = run_seed(1, &s, &Knobs::default());
+            if a.trace_hash == b.trace_hash && a.trace_lines == b.trace_lines {
+                println!("determinism: seed 1 of {} twice -> trace hash {:016x} both times", s.name, a.trace_hash);
+                passed += 1;
+            } else {
+                println!("FAILED determinism: seed 1 of {} gave trace hashes {:016x} and {:016x}", s.name, a.trace_hash, b.trace_hash);
+                failed += 1;
+            }
+            match planted_bug_caught(&s) {
+                Some((seed, r)) => {
+                    println!("planted bug ack-before-sync caught at seed {seed} by [{}]; reproduce: {}", r.violations[0].checker, repro(seed, &s.name, Some("ack-before-sync")));
+                    passed += 1;
+                }
+                None => {
+                    println!("FAILED planted bug ack-before-sync not caught within {PLANTED_BUG_SEEDS_MAX} seeds");
+                    failed += 1;
+                }
+            }
+        } else {
+            println!("FAILED no scenario {PLANTED_BUG_SCENARIO} for the determinism and planted-bug checks");
+            failed += 1;
+        }
+    }
+    let wall = started.elapsed().as_secs_f64();
+    println!("simulated {:.1} s in {:.1} s wall ({:.1}x)", sim_ms as f64 / 1000.0, wall, sim_ms as f64 / 1000.0 / wall.max(1e-9));
+    println!("{passed} passed, {failed} failed");
+    if failed == 0 {
+        0
+    } else {
+        1
+    }
+}
+
+fn replay(f: &SeedFile, all: &[Scenario], passed: &mut u64, failed: &mut u64) {
+    let Some(s) = all.iter().find(|s| s.name == f.scenario) else {
+        println!("FAILED seed file {}: no scenario {:?}", f.file, f.scenario);
+        *failed += 1;
+        return;
+    };
+    let r = run_seed(f.seed, s, &Knobs::default());
+    if r.violations.is_empty() {
+        *passed += 1;
+    } else {
+        *failed += 1;
+        print_failure(&r, None);
+    }
+}
+
+/// The first seed at which the planted bug is caught, if any within the bound.
+pub fn planted_bug_caught(s: &Scenario) -> Option<(u64, SeedReport)> {
+    let knobs = Knobs { ack_before_sync: true };
+    (0..PLANTED_BUG_SEEDS_MAX).map(|seed| (seed, run_seed(seed, s, &knobs))).find(|(_, r)| !r.violations.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The runner's own flags parse; unknown ones are refused with a message.
+    #[test]
+    fn parses_flags() {
+        let a = parse(vec!["--seed".into(), "42".into(), "--scenario=x".into()]).unwrap();
+        assert_eq!(a.seed, Some(42));
+        assert_eq!(a.scenario.as_deref(), Some("x"));
+        assert_eq!(parse(vec!["--seeds".into(), "3..9".into()]).unwrap().seeds, Some((3, 9)));
+        assert!(parse(vec!["--seeds".into(), "9..3".into()]).is_err());
+        assert!(parse(vec!["--bogus".into()]).is_err());
+        assert!(knobs(Some("nope")).is_err());
+    }
+}
