@@ -193,6 +193,7 @@ fn available_bytes(f: &FetchPending) -> usize {
 
 /// Advance a fetch: wait for reads, then answer or long-poll.
 pub(crate) fn poll(b: &mut Broker, id: ReqId, mut f: FetchPending) -> Option<FetchPending> {
+    abandon_lost_reads(b, &mut f);
     if f.outstanding > 0 {
         return Some(f);
     }
@@ -220,6 +221,25 @@ pub(crate) fn poll(b: &mut Broker, id: ReqId, mut f: FetchPending) -> Option<Fet
     f.waiting = true;
     register(b, id, &f);
     Some(f)
+}
+
+/// A read whose partition was deleted, or whose log failed, will never complete:
+/// answer that partition with an error instead of waiting forever.
+fn abandon_lost_reads(b: &mut Broker, f: &mut FetchPending) {
+    for part in &mut f.parts {
+        let Some(read) = part.read else { continue };
+        let error = match part.owner.and_then(|o| b.partitions.get_mut(&o)) {
+            None => error_code::UNKNOWN_TOPIC_OR_PARTITION,
+            Some(p) if matches!(p.log.state(), LogState::Failed(_)) => {
+                p.reads.remove(&read);
+                error_code::KAFKA_STORAGE_ERROR
+            }
+            Some(_) => continue,
+        };
+        part.read = None;
+        part.error = error;
+        f.outstanding -= 1;
+    }
 }
 
 fn register(b: &mut Broker, id: ReqId, f: &FetchPending) {

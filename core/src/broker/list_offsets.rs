@@ -109,7 +109,24 @@ impl Broker {
     }
 }
 
-pub(crate) fn poll(b: &mut Broker, _id: ReqId, p: ListOffsetsPending) -> Option<ListOffsetsPending> {
+pub(crate) fn poll(b: &mut Broker, _id: ReqId, mut p: ListOffsetsPending) -> Option<ListOffsetsPending> {
+    // A lookup whose partition was deleted, or whose log failed, never completes.
+    let lost: Vec<(u64, ReadId)> = p
+        .lookups
+        .iter()
+        .filter(|(owner, _, _, _)| b.partitions.get(owner).is_none_or(|part| matches!(part.log.state(), LogState::Failed(_))))
+        .map(|(owner, read, _, _)| (*owner, *read))
+        .collect();
+    for (owner, read) in lost {
+        let error = match b.partitions.get_mut(&owner) {
+            Some(part) => {
+                part.reads.remove(&read);
+                LogError::Storage("partition log failed".into())
+            }
+            None => LogError::NotReady,
+        };
+        p.on_found(owner, read, Err(error));
+    }
     if !p.lookups.is_empty() {
         return Some(p);
     }

@@ -447,6 +447,9 @@ impl Broker {
                     self.recheck.extend(waiters);
                     let waiters = std::mem::take(&mut p.write_waiters);
                     self.recheck.extend(waiters);
+                    // Reads it will never finish are failed by their requests.
+                    let readers: Vec<ReqId> = p.reads.values().copied().collect();
+                    self.recheck.extend(readers);
                 }
                 self.recheck_all_admin();
                 self.on_partition_ready(owner);

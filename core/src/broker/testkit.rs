@@ -22,6 +22,8 @@ pub struct MemDisk {
     pub syncs: usize,
     /// Every Write fails while set.
     pub fail_writes: bool,
+    /// Every Read fails while set.
+    pub fail_reads: bool,
 }
 
 impl MemDisk {
@@ -50,6 +52,7 @@ impl MemDisk {
                 self.syncs += 1;
                 DiskResult::Done
             }
+            DiskOp::Read { .. } if self.fail_reads => DiskResult::Failed("injected read error".into()),
             DiskOp::Read { file, pos, len } => {
                 let Some(path) = self.open.get(file) else { return DiskResult::Failed("not open".into()) };
                 let f = &self.files[path];

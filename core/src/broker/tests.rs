@@ -475,3 +475,21 @@ fn failed_write_is_not_acknowledged() {
     let Response::Metadata(m) = h.call(c, 12, Request::Metadata(Default::default())) else { panic!() };
     assert_eq!(m.topics[0].partitions[0].error_code, ec::LEADER_NOT_AVAILABLE);
 }
+
+/// A read that fails on disk answers the fetch with an error; it never hangs
+/// and never serves bytes it did not read.
+#[test]
+fn failed_read_answers_with_an_error() {
+    let mut h = Harness::new(config());
+    let c = h.connect();
+    create_topic(&mut h, c, "t", 1, &[]);
+    // Enough data (over the log's 1 MiB tail cache) that offset 0 must come from disk.
+    for i in 0..400 {
+        produce(&mut h, c, "t", &[&format!("{i:0>4096}")]);
+    }
+    h.disk.fail_reads = true;
+    let Response::Fetch(r) = h.call(c, 12, fetch_req("t", 0, 0, 1)) else { panic!() };
+    let p = &r.responses[0].partitions[0];
+    assert_eq!(p.error_code, ec::KAFKA_STORAGE_ERROR, "records: {:?} bytes", p.records.as_ref().map(|r| r.len()));
+    assert!(p.records.as_ref().is_none_or(|r| r.is_empty()));
+}
