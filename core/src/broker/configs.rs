@@ -131,19 +131,12 @@ impl Broker {
             let mut r = AlterConfigsResourceResponse { resource_type: res.resource_type, resource_name: res.resource_name.clone(), ..Default::default() };
             // Non-incremental: the given set replaces every override.
             let outcome = self.check_topic_resource(res.resource_type, &res.resource_name).and_then(|_| {
-                let mut seen = std::collections::BTreeSet::new();
-                if res.configs.iter().any(|c| !seen.insert(c.name.as_str())) {
-                    return Err((error_code::INVALID_REQUEST, "Error due to duplicate config keys".to_string()));
-                }
+                refuse_duplicate_keys(res.configs.iter().map(|c| c.name.as_str()))?;
                 TopicConfig::from_pairs(res.configs.iter().map(|c| (c.name.as_str(), c.value.as_deref()))).map_err(|m| (error_code::INVALID_CONFIG, m))
             });
-            match outcome {
-                Err((code, msg)) => {
-                    r.error_code = code;
-                    r.error_message = Some(msg);
-                }
-                Ok(config) if !req.validate_only => self.start_config_write(&mut p, i, &res.resource_name, config),
-                Ok(_) => {}
+            if let Some((code, msg)) = self.apply_outcome(&mut p, i, &res.resource_name, outcome, req.validate_only) {
+                r.error_code = code;
+                r.error_message = Some(msg);
             }
             p.alter.responses.push(r);
         }
@@ -155,23 +148,16 @@ impl Broker {
         for (i, res) in req.resources.iter().enumerate() {
             let mut r = IncrementalAlterConfigsResourceResponse { resource_type: res.resource_type, resource_name: res.resource_name.clone(), ..Default::default() };
             let outcome = self.check_topic_resource(res.resource_type, &res.resource_name).and_then(|_| {
-                let mut seen = std::collections::BTreeSet::new();
-                if res.configs.iter().any(|c| !seen.insert(c.name.as_str())) {
-                    return Err((error_code::INVALID_REQUEST, "Error due to duplicate config keys".to_string()));
-                }
+                refuse_duplicate_keys(res.configs.iter().map(|c| c.name.as_str()))?;
                 let mut config = self.topics[&res.resource_name].config.clone();
                 for c in &res.configs {
                     apply_incremental(&mut config, &c.name, c.config_operation, c.value.as_deref()).map_err(|m| (error_code::INVALID_CONFIG, m))?;
                 }
                 Ok(config)
             });
-            match outcome {
-                Err((code, msg)) => {
-                    r.error_code = code;
-                    r.error_message = Some(msg);
-                }
-                Ok(config) if !req.validate_only => self.start_config_write(&mut p, i, &res.resource_name, config),
-                Ok(_) => {}
+            if let Some((code, msg)) = self.apply_outcome(&mut p, i, &res.resource_name, outcome, req.validate_only) {
+                r.error_code = code;
+                r.error_message = Some(msg);
             }
             p.inc.responses.push(r);
         }
@@ -189,6 +175,19 @@ impl Broker {
         }
     }
 
+    /// Start writing a validated config (unless validating only); the error to report otherwise.
+    fn apply_outcome(&mut self, p: &mut ConfigsPending, index: usize, topic: &str, outcome: Result<TopicConfig, (i16, String)>, validate_only: bool) -> Option<(i16, String)> {
+        match outcome {
+            Err(e) => Some(e),
+            Ok(config) => {
+                if !validate_only {
+                    self.start_config_write(p, index, topic, config);
+                }
+                None
+            }
+        }
+    }
+
     fn start_config_write(&mut self, p: &mut ConfigsPending, index: usize, topic: &str, config: TopicConfig) {
         let partitions = self.topics[topic].partitions.len();
         if let Some(io) = self.write_description(topic, partitions, DescriptionChange::ConfigChanged(config.clone())) {
@@ -201,6 +200,17 @@ impl Broker {
         self.pending.insert(id, Pending::Configs(p));
         self.poll_pending(id);
     }
+}
+
+/// Kafka refuses a resource that names the same config twice.
+fn refuse_duplicate_keys<'a>(names: impl Iterator<Item = &'a str>) -> Result<(), (i16, String)> {
+    let mut seen = std::collections::BTreeSet::new();
+    for name in names {
+        if !seen.insert(name) {
+            return Err((error_code::INVALID_REQUEST, "Error due to duplicate config keys".to_string()));
+        }
+    }
+    Ok(())
 }
 
 /// Apply one IncrementalAlterConfigs operation to a topic's overrides.
