@@ -313,6 +313,7 @@ impl Driver {
         if let Some(at) = self.broker.poll_timeout() {
             let now = self.clock.now();
             if at <= now {
+                self.mix_input("tick", now, 0, &[]);
                 self.broker.handle(now, Input::Tick);
             }
         }
@@ -322,13 +323,28 @@ impl Driver {
         assert!(self.disk_in_flight > 0, "disk completion {id:?} with nothing in flight");
         self.disk_in_flight -= 1;
         let now = self.clock.now();
+        let (kind, bytes): (&str, &[u8]) = match &result {
+            DiskResult::Done => ("done", &[]),
+            DiskResult::Opened { .. } => ("opened", &[]),
+            DiskResult::Read(b) => ("read", b),
+            DiskResult::Listing(_) => ("listing", &[]),
+            DiskResult::Failed(m) => ("failed", m.as_bytes()),
+        };
+        self.mix_input(kind, now, id.0, bytes);
         self.broker.handle(now, Input::DiskDone { id, result });
+    }
+
+    /// Fold one core input into the run's trace hash.
+    fn mix_input(&self, kind: &str, now: Millis, id: u64, bytes: &[u8]) {
+        let tag = format!("{} in {kind} {} {id}", self.log.name, now.0);
+        self.log.trace.mix(&tag, bytes);
     }
 
     fn on_net(&mut self, event: NetEvent) {
         let now = self.clock.now();
         match event {
             NetEvent::Accepted { conn, peer, handle } => {
+                self.mix_input("accepted", now, conn.0, peer.as_bytes());
                 self.log.record(format_args!("conn {} accepted from {peer}", conn.0));
                 self.conns.insert(conn, handle);
                 self.broker.handle(now, Input::Accepted { conn, peer });
@@ -337,6 +353,7 @@ impl Driver {
                 if let Some(h) = self.conns.get_mut(&conn) {
                     h.received_bytes += data.len() as u64;
                 }
+                self.mix_input("received", now, conn.0, &data);
                 self.broker.handle(now, Input::Received { conn, data });
             }
             NetEvent::Closed { conn } => {
@@ -346,6 +363,7 @@ impl Driver {
                         conn.0, h.received_bytes, h.sent_bytes
                     ));
                 }
+                self.mix_input("closed", now, conn.0, &[]);
                 self.broker.handle(now, Input::Closed { conn });
             }
         }
@@ -353,6 +371,7 @@ impl Driver {
 
     fn drain_outputs(&mut self) {
         while let Some(output) = self.broker.poll_output() {
+            self.mix_output(&output);
             match output {
                 Output::Send { conn, data } => {
                     if let Some(h) = self.conns.get_mut(&conn) {
@@ -372,6 +391,22 @@ impl Driver {
                 // The simulator never sends Input::Shutdown: nodes are killed.
                 Output::ShutdownComplete => {}
             }
+        }
+    }
+
+    /// Fold one core output into the run's trace hash.
+    fn mix_output(&self, output: &Output) {
+        let name = &self.log.name;
+        match output {
+            Output::Send { conn, data } => self.log.trace.mix(&format!("{name} out send {}", conn.0), data),
+            Output::Disk(req) => {
+                let data: &[u8] = match &req.op {
+                    DiskOp::Write { data, .. } | DiskOp::ReplaceFile { data, .. } => data,
+                    _ => &[],
+                };
+                self.log.trace.mix(&format!("{name} out disk {} {}", req.id.0, op_name(&req.op)), data)
+            }
+            other => self.log.trace.mix(&format!("{name} out {other:?}"), &[]),
         }
     }
 

@@ -51,6 +51,16 @@ impl Trace {
         t.tail.push_back(line);
     }
 
+    /// Fold an event into the hash without keeping a line: every input handed to
+    /// a node's core and every output it produced (with their bytes) goes through
+    /// here, so two runs with equal hashes saw the same core behaviour.
+    pub fn mix(&self, tag: &str, bytes: &[u8]) {
+        let mut t = self.inner.lock().expect("trace lock");
+        t.hash = fnv1a(t.hash, tag.as_bytes());
+        t.hash = fnv1a(t.hash, &(bytes.len() as u64).to_le_bytes());
+        t.hash = fnv1a(t.hash, bytes);
+    }
+
     pub fn hash(&self) -> u64 {
         self.inner.lock().expect("trace lock").hash
     }
