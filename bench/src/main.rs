@@ -298,7 +298,12 @@ impl Run {
     }
 
     fn stop_now(&self) {
-        let _ = self.measure_end.set(Instant::now());
+        self.stop_at(Instant::now());
+    }
+
+    /// End the window at `t` (the first stop wins) and stop the load.
+    fn stop_at(&self, t: Instant) {
+        let _ = self.measure_end.set(t);
         self.stop.store(true, Ordering::SeqCst);
     }
 
@@ -358,8 +363,8 @@ async fn produce_task(run: Arc<Run>, producer: FutureProducer, task: u32) -> Tas
             tokio::time::sleep_until(due.into()).await;
         }
         let start = Instant::now();
-        if run.deadline.is_some_and(|d| start >= d) {
-            run.stop_now();
+        if let Some(d) = run.deadline.filter(|d| start >= *d) {
+            run.stop_at(d);
             // The id was taken but never sent: it is neither acked nor failed.
             break;
         }
@@ -395,8 +400,10 @@ async fn produce_task(run: Arc<Run>, producer: FutureProducer, task: u32) -> Tas
 
 fn consumer_config(cli: &Cli) -> ClientConfig {
     let mut c = ClientConfig::new();
-    // No group.id: partitions are assigned by hand, no consumer group is used.
+    // Partitions are assigned by hand and no offsets are committed, so no consumer
+    // group is used; librdkafka still wants a group.id before it will `assign`.
     c.set("bootstrap.servers", &cli.bootstrap_servers)
+        .set("group.id", "chronik-bench")
         .set("client.id", "chronik-bench-reader")
         .set("enable.auto.commit", "false")
         .set("enable.auto.offset.store", "false")
