@@ -28,6 +28,7 @@ use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::Message;
+use rdkafka::producer::future_producer::Delivery;
 use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
 use rdkafka::util::Timeout;
 use rdkafka::{Offset, TopicPartitionList};
@@ -331,6 +332,8 @@ struct TaskResult {
     window_msgs: u64,
     window_bytes: u64,
     acked_ids: Vec<u64>,
+    /// Per partition, one past the highest acknowledged offset.
+    acked_ends: BTreeMap<i32, i64>,
     errors: BTreeMap<String, u64>,
 }
 
@@ -378,9 +381,11 @@ async fn produce_task(run: Arc<Run>, producer: FutureProducer, task: u32) -> Tas
         let result = producer.send(record, Timeout::After(MESSAGE_TIMEOUT)).await;
         let done = Instant::now();
         match result {
-            Ok(_) => {
+            Ok(Delivery { partition, offset, .. }) => {
                 run.acked.fetch_add(1, Ordering::Relaxed);
                 out.acked_ids.push(id);
+                let end = out.acked_ends.entry(partition).or_insert(0);
+                *end = (*end).max(offset + 1);
                 if run.in_window(start) {
                     out.window_msgs += 1;
                     out.window_bytes += payload.len() as u64;
@@ -456,6 +461,23 @@ fn read_partitions(
             }
             Some(Err(e)) => *errors.entry(error_key(&e)).or_default() += 1,
         }
+    }
+}
+
+/// How long the read-back waits for end offsets to cover what was acknowledged.
+const END_OFFSETS_WAIT: Duration = Duration::from_secs(15);
+
+/// End offsets once they cover `wanted` (partition -> one past the highest
+/// acknowledged offset), or whatever they are when `wait` runs out.
+fn end_offsets_covering(cli: &Cli, partitions: usize, wanted: &BTreeMap<i32, i64>, wait: Duration) -> Result<Vec<i64>, KafkaError> {
+    let give_up = Instant::now() + wait;
+    loop {
+        let ends: Vec<i64> = watermarks(cli, partitions)?.iter().map(|&(_, high)| high).collect();
+        let covered = wanted.iter().all(|(&p, &end)| ends.get(p as usize).is_some_and(|&high| high >= end));
+        if covered || Instant::now() >= give_up {
+            return Ok(ends);
+        }
+        std::thread::sleep(Duration::from_millis(50));
     }
 }
 
@@ -716,7 +738,12 @@ async fn run_produce(cli: Cli, partitions: usize) -> Result<Report, String> {
     let (mut window_msgs, mut window_bytes) = (0u64, 0u64);
     let mut errors = BTreeMap::new();
     let mut acked_flags = vec![false; ids];
+    let mut acked_ends: BTreeMap<i32, i64> = BTreeMap::new();
     for r in &results {
+        for (&p, &end) in &r.acked_ends {
+            let e = acked_ends.entry(p).or_insert(0);
+            *e = (*e).max(end);
+        }
         if let Some(h) = &r.hist {
             hist.add(h).map_err(|e| e.to_string())?;
         }
@@ -739,9 +766,14 @@ async fn run_produce(cli: Cli, partitions: usize) -> Result<Report, String> {
     // End offsets, for the read-back (verification or the round-trip consumer).
     let read_budget = Duration::from_secs(30) + Duration::from_secs_f64(acknowledged as f64 / 20_000.0);
     let end_offsets = if verify || round_trip {
+        // A broker may expose an acknowledged record to consumers a little after
+        // acknowledging it (Chronik's high watermark is the durable offset, so an
+        // acks=1 record becomes visible at the next sync): wait, bounded, until the
+        // end offsets cover every acknowledged offset.
         let c = cli.clone();
-        match tokio::task::spawn_blocking(move || watermarks(&c, partitions)).await.map_err(|e| e.to_string())? {
-            Ok(wm) => Some(wm.iter().map(|&(_, high)| high).collect::<Vec<_>>()),
+        let wanted = acked_ends.clone();
+        match tokio::task::spawn_blocking(move || end_offsets_covering(&c, partitions, &wanted, END_OFFSETS_WAIT)).await.map_err(|e| e.to_string())? {
+            Ok(ends) => Some(ends),
             Err(e) => {
                 eprintln!("end offsets: {e}");
                 None
