@@ -704,16 +704,11 @@ impl PartitionLog {
             if seg.write_done_end >= seg.size {
                 continue;
             }
-            // Appends are queued in order; those ending at or before the completed
-            // end are written. Anything before the queue was already durable.
-            let mut written = seg.durable_next;
-            for &(end, next) in &seg.unsynced {
-                if end > seg.write_done_end {
-                    break;
-                }
-                written = next;
-            }
-            return written;
+            // Appends are queued in position order; those ending at or before the
+            // completed end are written (binary search: the queue can hold every
+            // append since the last sync). Anything before the queue was durable.
+            let done = seg.unsynced.partition_point(|&(end, _)| end <= seg.write_done_end);
+            return if done == 0 { seg.durable_next } else { seg.unsynced[done - 1].1 };
         }
         self.log_end
     }
