@@ -21,6 +21,8 @@ pub mod io;
 pub mod log;
 pub mod protocol;
 pub mod records;
+#[cfg(test)]
+pub(crate) mod testdisk;
 pub mod types;
 
 pub use broker::Broker;

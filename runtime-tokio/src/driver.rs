@@ -112,12 +112,6 @@ impl Driver {
             if self.shutdown_complete {
                 break;
             }
-            if self.shutting_down && self.is_quiescent() {
-                // Nothing in flight, no timer: only client bytes could move the core
-                // now, and it did not report completion. Do not wait for nothing.
-                tracing::warn!("broker is idle after Shutdown but never reported ShutdownComplete; exiting anyway");
-                break;
-            }
             let timeout = self.broker.poll_timeout();
             if timeout != armed || timer.is_elapsed() {
                 // Re-arm only when the core's deadline moved (or the timer fired).
@@ -186,11 +180,6 @@ impl Driver {
                 self.net_tx.clone(),
             )));
         }
-    }
-
-    /// Nothing can advance the core except client input.
-    fn is_quiescent(&self) -> bool {
-        self.disk_in_flight == 0 && self.broker.poll_timeout().is_none()
     }
 
     fn instant_for(&mut self, at: Millis) -> Instant {

@@ -133,6 +133,14 @@ pub struct ProducerSpec {
 
 /// Connect, retrying with backoff until it works, the workload stops or the
 /// attempts run out.
+/// The open connection, or a new one; `None` when connecting gave up.
+async fn reuse_or_connect<'a>(ctx: &WorkloadCtx, client: &'a mut Option<Client>) -> Option<&'a mut Client> {
+    if client.is_none() {
+        *client = Some(connect(ctx).await?);
+    }
+    client.as_mut()
+}
+
 async fn connect(ctx: &WorkloadCtx) -> Option<Client> {
     let mut backoff = BACKOFF_MIN;
     for _ in 0..MAX_CONNECT_ATTEMPTS {
@@ -163,13 +171,7 @@ pub async fn run_producer(ctx: WorkloadCtx, p: ProducerSpec) {
         if ctx.done() {
             break;
         }
-        let c = match client.as_mut() {
-            Some(c) => c,
-            None => match connect(&ctx).await {
-                Some(c) => client.insert(c),
-                None => break,
-            },
-        };
+        let Some(c) = reuse_or_connect(&ctx, &mut client).await else { break };
         let partition = ((p.id + request) % partitions as usize) as i32;
         let values: Vec<String> = (0..p.batch_records)
             .map(|_| {
@@ -324,13 +326,7 @@ pub async fn run_consumer(ctx: WorkloadCtx, id: usize, partitions: i32) {
         if ctx.done() {
             break;
         }
-        let c = match client.as_mut() {
-            Some(c) => c,
-            None => match connect(&ctx).await {
-                Some(c) => client.insert(c),
-                None => break,
-            },
-        };
+        let Some(c) = reuse_or_connect(&ctx, &mut client).await else { break };
         let offsets: Vec<(i32, i64)> = next.iter().map(|(p, o)| (*p, *o)).collect();
         let resp = match c.call(FETCH_VERSION, fetch_request(&ctx.topic, &offsets), REQUEST_TIMEOUT).await {
             Ok(r @ Response::Fetch(_)) => r,
@@ -660,24 +656,5 @@ mod tests {
         eprintln!("smoke_one_crash: acked {acked} failed {failed} unknown {unknown} observed {observed} in {:?}", t.elapsed());
         assert_eq!(v, vec![]);
         assert!(acked > 100, "acked {acked}");
-    }
-
-    // Measures (ignored: run by hand when sizing scenarios): wall time of each
-    // scenario's workload for its full duration, with one crash, on this machine.
-    #[test]
-    #[ignore]
-    fn scenario_sizes() {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios");
-        for sc in crate::scenario::load_dir(&dir).unwrap() {
-            let t = std::time::Instant::now();
-            let (ledger, v) = smoke(3, sc.workload.clone(), sc.duration_s, true);
-            let (acked, failed, unknown, observed) = ledger.summary();
-            eprintln!(
-                "{}: acked {acked} failed {failed} unknown {unknown} observed {observed} violations {} in {:?}",
-                sc.name,
-                v.len(),
-                t.elapsed()
-            );
-        }
     }
 }

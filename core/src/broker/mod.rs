@@ -34,7 +34,7 @@ pub mod produce;
 pub mod records_admin;
 pub mod startup;
 #[cfg(test)]
-pub mod testkit;
+pub(crate) mod testkit;
 #[cfg(test)]
 mod tests;
 pub mod topic_config;
@@ -156,6 +156,8 @@ pub struct Broker {
     sync_check: bool,
     /// Shutdown asked every log to close.
     logs_closing: bool,
+    /// Some connection stopped reading because `pending_disk_ops_max` was reached.
+    paused_for_disk: bool,
 }
 
 impl Broker {
@@ -183,6 +185,7 @@ impl Broker {
             startup: startup::Startup::default(),
             sync_check: false,
             logs_closing: false,
+            paused_for_disk: false,
         };
         b.begin_startup();
         b
@@ -326,6 +329,7 @@ impl Broker {
                 return;
             }
             if c.in_flight() >= limit || disk_busy || self.phase != Phase::Serving {
+                self.paused_for_disk |= disk_busy;
                 if !c.paused {
                     c.paused = true;
                     self.out.push_back(Output::PauseReading { conn });
@@ -400,8 +404,10 @@ impl Broker {
                 self.on_log_event(owner, e);
             }
         }
-        // Disk capacity freed: connections paused on it may continue.
-        if self.disk.in_flight < self.config.pending_disk_ops_max {
+        // Disk capacity freed: connections paused on it may continue. (Only then:
+        // this runs on every completion, and scanning connections is not free.)
+        if self.paused_for_disk && self.disk.in_flight < self.config.pending_disk_ops_max {
+            self.paused_for_disk = false;
             let paused: Vec<ConnId> = self.conns.values().filter(|c| c.paused).map(|c| c.id).collect();
             for conn in paused {
                 self.process_frames(conn);

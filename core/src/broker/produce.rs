@@ -98,19 +98,19 @@ impl Broker {
         let Some(owner) = self.partition_owner(topic, index) else {
             return Err(partition_error(index, error_code::UNKNOWN_TOPIC_OR_PARTITION, None));
         };
-        let t = self.live_topic(topic).expect("owner implies live topic");
-        let config = t.config.clone();
         let Some(records) = records else {
             return Err(partition_error(index, error_code::CORRUPT_MESSAGE, Some("null record set".into())));
         };
+        let config = &self.live_topic(topic).expect("owner implies live topic").config;
         let limits = ValidationLimits {
             max_batch_bytes: config.max_message_bytes(),
-            max_decompressed_bytes: config.log_config().max_decompressed_bytes,
+            max_decompressed_bytes: config.max_decompressed_bytes(),
             now_ms: self.now.0,
             timestamp_before_max_ms: config.timestamp_before_max_ms(),
             timestamp_after_max_ms: config.timestamp_after_max_ms(),
             timestamp_type: config.timestamp_type(),
         };
+        let min_insync_replicas = config.min_insync_replicas();
         let batches = match records::validate_produce(records, &limits) {
             Ok(b) => b,
             Err(e) => {
@@ -119,8 +119,8 @@ impl Broker {
             }
         };
         // One broker: the ISR is this broker alone.
-        if acks == -1 && config.min_insync_replicas() > 1 {
-            let msg = format!("The size of the current ISR 1 is insufficient to satisfy the min.isr requirement of {}", config.min_insync_replicas());
+        if acks == -1 && min_insync_replicas > 1 {
+            let msg = format!("The size of the current ISR 1 is insufficient to satisfy the min.isr requirement of {min_insync_replicas}");
             return Err(partition_error(index, error_code::NOT_ENOUGH_REPLICAS, Some(msg)));
         }
         let now = self.now;

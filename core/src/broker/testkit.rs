@@ -6,115 +6,19 @@ use std::collections::{BTreeMap, VecDeque};
 use bytes::{Bytes, BytesMut};
 
 use crate::config::BrokerConfig;
-use crate::io::{DirEntry, DiskOp, DiskRequest, DiskResult, Input, Output};
+use crate::io::{DiskOp, DiskRequest, Input, Output};
 use crate::protocol::header::{decode_response_header, RequestHeader};
 use crate::protocol::messages::{Request, Response};
 use crate::protocol::{Reader, Writer};
-use crate::types::{ConnId, FileId, Millis};
+use crate::testdisk::TestDisk;
+use crate::types::{ConnId, Millis};
 
 use super::Broker;
 
-/// Files as the disk holds them; every op completes at once (syncs can be held back).
-#[derive(Default)]
-pub struct MemDisk {
-    pub files: BTreeMap<String, Vec<u8>>,
-    open: BTreeMap<FileId, String>,
-    pub syncs: usize,
-    /// Every Write fails while set.
-    pub fail_writes: bool,
-    /// Every Read fails while set.
-    pub fail_reads: bool,
-}
-
-impl MemDisk {
-    pub fn execute(&mut self, op: &DiskOp) -> DiskResult {
-        match op {
-            DiskOp::Open { file, path, create } => {
-                if !self.files.contains_key(path) && !create {
-                    return DiskResult::Failed(format!("{path}: not found"));
-                }
-                let len = self.files.entry(path.clone()).or_default().len() as u64;
-                self.open.insert(*file, path.clone());
-                DiskResult::Opened { len }
-            }
-            DiskOp::Write { .. } if self.fail_writes => DiskResult::Failed("injected write error".into()),
-            DiskOp::Write { file, pos, data } => {
-                let Some(path) = self.open.get(file) else { return DiskResult::Failed("not open".into()) };
-                let f = self.files.get_mut(path).expect("open file exists");
-                let end = *pos as usize + data.len();
-                if f.len() < end {
-                    f.resize(end, 0);
-                }
-                f[*pos as usize..end].copy_from_slice(data);
-                DiskResult::Done
-            }
-            DiskOp::Sync { .. } => {
-                self.syncs += 1;
-                DiskResult::Done
-            }
-            DiskOp::Read { .. } if self.fail_reads => DiskResult::Failed("injected read error".into()),
-            DiskOp::Read { file, pos, len } => {
-                let Some(path) = self.open.get(file) else { return DiskResult::Failed("not open".into()) };
-                let f = &self.files[path];
-                let start = (*pos as usize).min(f.len());
-                let end = (start + *len as usize).min(f.len());
-                DiskResult::Read(Bytes::copy_from_slice(&f[start..end]))
-            }
-            DiskOp::Truncate { file, len } => {
-                let Some(path) = self.open.get(file) else { return DiskResult::Failed("not open".into()) };
-                self.files.get_mut(path).expect("open").resize(*len as usize, 0);
-                DiskResult::Done
-            }
-            DiskOp::Close { file } => {
-                self.open.remove(file);
-                DiskResult::Done
-            }
-            DiskOp::Rename { from, to } => match self.files.remove(from) {
-                Some(d) => {
-                    self.files.insert(to.clone(), d);
-                    DiskResult::Done
-                }
-                None => DiskResult::Failed(format!("{from}: not found")),
-            },
-            DiskOp::Remove { path } => {
-                let prefix = format!("{path}/");
-                self.files.retain(|k, _| k != path && !k.starts_with(&prefix));
-                DiskResult::Done
-            }
-            DiskOp::ListDir { path } => {
-                let prefix = if path.is_empty() { String::new() } else { format!("{path}/") };
-                let mut entries: BTreeMap<String, DirEntry> = BTreeMap::new();
-                for (k, v) in &self.files {
-                    if let Some(rest) = k.strip_prefix(&prefix) {
-                        match rest.split_once('/') {
-                            Some((dir, _)) => {
-                                entries.insert(dir.to_string(), DirEntry { name: dir.to_string(), is_dir: true, len: 0 });
-                            }
-                            None => {
-                                entries.insert(rest.to_string(), DirEntry { name: rest.to_string(), is_dir: false, len: v.len() as u64 });
-                            }
-                        }
-                    }
-                }
-                DiskResult::Listing(entries.into_values().collect())
-            }
-            DiskOp::CreateDir { .. } => DiskResult::Done,
-            DiskOp::ReplaceFile { path, data } => {
-                self.files.insert(path.clone(), data.to_vec());
-                DiskResult::Done
-            }
-            DiskOp::ReadFile { path } => match self.files.get(path) {
-                Some(d) => DiskResult::Read(Bytes::copy_from_slice(d)),
-                None => DiskResult::Failed(format!("{path}: not found")),
-            },
-        }
-    }
-}
-
 /// A broker, its disk, and what it sent to each connection.
-pub struct Harness {
+pub(crate) struct Harness {
     pub broker: Broker,
-    pub disk: MemDisk,
+    pub disk: TestDisk,
     pub now: Millis,
     /// Disk requests issued but not yet completed.
     pub queued: VecDeque<DiskRequest>,
@@ -130,10 +34,10 @@ pub struct Harness {
 
 impl Harness {
     pub fn new(config: BrokerConfig) -> Harness {
-        Harness::with_disk(config, MemDisk::default())
+        Harness::with_disk(config, TestDisk::default())
     }
 
-    pub fn with_disk(config: BrokerConfig, disk: MemDisk) -> Harness {
+    pub fn with_disk(config: BrokerConfig, disk: TestDisk) -> Harness {
         let now = Millis(1_700_000_000_000);
         let mut h = Harness {
             broker: Broker::new(config, now),
@@ -173,7 +77,7 @@ impl Harness {
             let pos = self.queued.iter().position(|r| !(self.hold_syncs && matches!(r.op, DiskOp::Sync { .. })));
             let Some(pos) = pos else { return };
             let req = self.queued.remove(pos).expect("position valid");
-            let result = self.disk.execute(&req.op);
+            let result = self.disk.exec(req.op);
             self.broker.handle(self.now, Input::DiskDone { id: req.id, result });
         }
         panic!("broker did not settle");

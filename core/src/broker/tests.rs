@@ -384,7 +384,7 @@ fn restart_recovers() {
 #[test]
 fn orphans_removed_at_start() {
     let mut h = Harness::new(config());
-    h.disk.files.insert("ghost-0/00000000000000000000.log".into(), vec![]);
+    h.disk.files.insert("ghost-0/00000000000000000000.log".into(), Default::default());
     let disk = std::mem::take(&mut h.disk);
     let h = Harness::with_disk(config(), disk);
     assert!(!h.disk.files.keys().any(|k| k.starts_with("ghost-0")));

@@ -128,8 +128,14 @@ impl TopicConfig {
             retention_bytes: self.long("retention.bytes"),
             index_interval_bytes: self.long("index.interval.bytes").max(1) as u32,
             timestamp_type: self.timestamp_type(),
-            max_decompressed_bytes: (self.max_message_bytes().saturating_mul(64)).clamp(16 << 20, 1 << 30),
+            max_decompressed_bytes: self.max_decompressed_bytes(),
         }
+    }
+
+    /// Bound on the bytes one batch may decompress to (64 × `max.message.bytes`,
+    /// between 16 MiB and 1 GiB).
+    pub fn max_decompressed_bytes(&self) -> usize {
+        self.max_message_bytes().saturating_mul(64).clamp(16 << 20, 1 << 30)
     }
 
     /// Validate a full set of overrides.

@@ -92,8 +92,6 @@ mod recovery;
 mod retention;
 mod segment;
 #[cfg(test)]
-mod testdisk;
-#[cfg(test)]
 mod tests;
 
 use std::collections::{BTreeMap, VecDeque};

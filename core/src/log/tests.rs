@@ -1,4 +1,4 @@
-//! Partition log tests against the in-memory disk of `testdisk`.
+//! Partition log tests against the in-memory disk of `crate::testdisk`.
 
 use bytes::Bytes;
 
@@ -6,7 +6,7 @@ use crate::io::DiskOp;
 use crate::records::{build_batch, decode_batch, scan, BatchHeader, Compression, Record, TimestampType, ValidBatch};
 use crate::types::{LeaderEpoch, Millis, Offset};
 
-use super::testdisk::{deliver, TestDisk};
+use crate::testdisk::{deliver, TestDisk};
 use super::*;
 
 const DIR: &str = "orders-0";

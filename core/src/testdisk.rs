@@ -1,7 +1,7 @@
-//! An in-memory disk for the log's tests: executes `DiskOp`s against a map of
-//! files, keeping per file the bytes a crash cannot take (synced) and the bytes
-//! reads see (written). A simulated crash keeps the synced bytes plus a chosen
-//! prefix of the unsynced ones.
+//! An in-memory disk for the core's tests (the log's and the broker's):
+//! executes `DiskOp`s against a map of files, keeping per file the bytes a crash
+//! cannot take (synced) and the bytes reads see (written). A simulated crash
+//! keeps the synced bytes plus a chosen prefix of the unsynced ones.
 
 use std::collections::BTreeMap;
 
@@ -10,7 +10,7 @@ use bytes::Bytes;
 use crate::io::{DirEntry, DiskOp, DiskResult};
 use crate::types::{FileId, IoId, Millis};
 
-use super::{DiskQueue, IoScope, LogEvent, PartitionLog};
+use crate::log::{DiskQueue, IoScope, LogEvent, PartitionLog};
 
 #[derive(Debug, Clone, Default)]
 pub(crate) struct FileState {
@@ -24,6 +24,10 @@ pub(crate) struct TestDisk {
     handles: BTreeMap<FileId, String>,
     /// Make every Sync fail.
     pub fail_syncs: bool,
+    /// Make every Write fail.
+    pub fail_writes: bool,
+    /// Make every Read fail.
+    pub fail_reads: bool,
     /// Every op executed, for assertions.
     pub log: Vec<String>,
 }
@@ -43,6 +47,8 @@ impl TestDisk {
                 self.handles.insert(file, path);
                 DiskResult::Opened { len }
             }
+            DiskOp::Write { .. } if self.fail_writes => DiskResult::Failed("injected write error".into()),
+            DiskOp::Read { .. } if self.fail_reads => DiskResult::Failed("injected read error".into()),
             DiskOp::Write { file, pos, data } => {
                 let Some(f) = self.file_mut(file) else { return DiskResult::Done };
                 let end = pos as usize + data.len();
@@ -90,16 +96,18 @@ impl TestDisk {
                 DiskResult::Done
             }
             DiskOp::ListDir { path } => {
-                let prefix = format!("{path}/");
-                let entries = self
-                    .files
-                    .iter()
-                    .filter_map(|(p, f)| {
-                        let name = p.strip_prefix(&prefix)?;
-                        (!name.contains('/')).then(|| DirEntry { name: name.to_string(), is_dir: false, len: f.written.len() as u64 })
-                    })
-                    .collect();
-                DiskResult::Listing(entries)
+                // Files directly in `path`, and directories implied by deeper paths.
+                let prefix = if path.is_empty() { String::new() } else { format!("{path}/") };
+                let mut entries: BTreeMap<String, DirEntry> = BTreeMap::new();
+                for (p, f) in &self.files {
+                    let Some(rest) = p.strip_prefix(&prefix) else { continue };
+                    let entry = match rest.split_once('/') {
+                        Some((dir, _)) => DirEntry { name: dir.to_string(), is_dir: true, len: 0 },
+                        None => DirEntry { name: rest.to_string(), is_dir: false, len: f.written.len() as u64 },
+                    };
+                    entries.insert(entry.name.clone(), entry);
+                }
+                DiskResult::Listing(entries.into_values().collect())
             }
             DiskOp::CreateDir { .. } => DiskResult::Done,
             DiskOp::ReplaceFile { path, data } => {
