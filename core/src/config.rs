@@ -33,6 +33,8 @@ pub struct BrokerConfig {
     pub retention_check_interval_ms: i64,
     /// Seed of the broker's random generator (topic ids).
     pub seed: u64,
+    /// The group coordinator's settings.
+    pub groups: crate::group::GroupConfig,
     /// Bugs the simulator plants on purpose to prove its checkers can fail.
     #[cfg(feature = "sim-knobs")]
     pub knobs: Knobs,
@@ -63,6 +65,7 @@ impl Default for BrokerConfig {
             flush_interval_ms: 100,
             retention_check_interval_ms: 60_000,
             seed: 0,
+            groups: crate::group::GroupConfig::default(),
             #[cfg(feature = "sim-knobs")]
             knobs: Knobs::default(),
         }

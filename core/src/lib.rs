@@ -12,11 +12,13 @@
 //! - [`protocol`]: the Kafka wire codec, bounded by the bytes present.
 //! - [`records`]: record batch validation, compression and timestamps.
 //! - [`log`]: the partition log (segments, indexes, recovery, retention).
+//! - [`group`]: the group coordinator (consumer groups, committed offsets).
 //! - [`broker`]: connections, request dispatch and the Kafka APIs.
 //! - [`config`]: broker and topic configuration.
 
 pub mod broker;
 pub mod config;
+pub mod group;
 pub mod io;
 pub mod log;
 pub mod protocol;

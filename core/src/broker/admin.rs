@@ -96,7 +96,7 @@ impl Broker {
 
     /// Auto-create a topic a client asked for, if the broker allows it.
     pub(crate) fn maybe_auto_create(&mut self, name: &str) {
-        if !self.config.auto_create_topics || self.topics.contains_key(name) || topics::validate_name(name).is_err() {
+        if !self.config.auto_create_topics || self.topics.contains_key(name) || topics::validate_name(name).is_err() || super::groups::is_internal(name) {
             return;
         }
         let n = self.config.default_partitions.max(1) as usize;
@@ -265,6 +265,9 @@ impl Broker {
         let Some(t) = self.topics.get_mut(name) else { return };
         t.state = TopicState::Deleting;
         tracing::info!(topic = name, "deleting topic");
+        // Committed offsets of the topic go with it.
+        self.groups.on_topic_deleted(name);
+        self.drain_groups();
         let id = self.meta_io().submit(DiskOp::Remove { path: topics::meta_path(name) });
         self.meta_ops.insert(id, MetaOp::DescriptionRemoved { topic: name.to_string() });
         // Requests waiting on its partitions re-check and fail.

@@ -66,6 +66,17 @@ impl Broker {
             Request::IncrementalAlterConfigs(req) => self.handle_incremental_alter_configs(ctx, req),
             Request::DeleteRecords(req) => self.handle_delete_records(ctx, req),
             Request::OffsetForLeaderEpoch(req) => self.handle_offset_for_leader_epoch(ctx, req),
+            Request::FindCoordinator(req) => self.handle_find_coordinator(ctx, req),
+            r @ (Request::JoinGroup(_)
+            | Request::SyncGroup(_)
+            | Request::Heartbeat(_)
+            | Request::LeaveGroup(_)
+            | Request::OffsetCommit(_)
+            | Request::OffsetFetch(_)
+            | Request::ListGroups(_)
+            | Request::DescribeGroups(_)
+            | Request::DeleteGroups(_)
+            | Request::OffsetDelete(_)) => self.handle_group_request(ctx, header.client_id.as_deref(), r),
         }
     }
 

@@ -105,7 +105,7 @@ impl Broker {
             error_code: error_code::NONE,
             name: Some(t.name.clone()),
             topic_id: t.id,
-            is_internal: false,
+            is_internal: super::groups::is_internal(&t.name),
             partitions,
             topic_authorized_operations: topic_ops,
         }

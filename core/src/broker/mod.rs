@@ -28,6 +28,7 @@ pub mod configs;
 pub mod connection;
 pub mod dispatch;
 pub mod fetch;
+pub mod groups;
 pub mod list_offsets;
 pub mod metadata;
 pub mod produce;
@@ -48,6 +49,7 @@ use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 use crate::config::BrokerConfig;
+use crate::group::GroupCoordinator;
 use crate::io::{DiskResult, Input, Output};
 use crate::log::{DiskQueue, IoScope, LogEvent, LogState, PartitionLog, ReadId};
 use crate::types::{ConnId, IoId, LeaderEpoch, Millis, Offset, TopicId};
@@ -83,6 +85,12 @@ pub enum Pending {
     Admin(admin::AdminPending),
     Configs(configs::ConfigsPending),
     DeleteRecords(records_admin::DeleteRecordsPending),
+    /// A group request the coordinator has not answered yet (a parked join, say).
+    Group(ReqCtx),
+    /// A coordinator append waiting to be durable.
+    GroupWrite(groups::GroupWrite),
+    /// The replay of an offsets partition.
+    GroupLoad(groups::GroupLoad),
 }
 
 /// One partition of one topic, with whatever waits on it.
@@ -142,6 +150,8 @@ pub struct Broker {
     conns: BTreeMap<ConnId, Connection>,
     pub(crate) topics: BTreeMap<String, Topic>,
     pub(crate) partitions: BTreeMap<u64, PartitionState>,
+    /// The group coordinator (every group, standalone).
+    pub(crate) groups: GroupCoordinator,
     next_owner: u64,
     pub(crate) pending: BTreeMap<ReqId, Pending>,
     next_req: ReqId,
@@ -165,7 +175,10 @@ impl Broker {
     /// recovering what is on disk and reports `Output::Ready` when it serves.
     pub fn new(config: BrokerConfig, now: Millis) -> Broker {
         let rng = ChaCha8Rng::seed_from_u64(config.seed);
+        // Member ids must not repeat across restarts: mix in the start time.
+        let groups = GroupCoordinator::new(config.groups.clone(), config.seed ^ (now.0 as u64).rotate_left(17));
         let mut b = Broker {
+            groups,
             next_flush: now.plus_ms(config.flush_interval_ms),
             next_retention: now.plus_ms(config.retention_check_interval_ms),
             config,
@@ -419,6 +432,7 @@ impl Broker {
         match event {
             LogEvent::Ready => {
                 self.on_partition_ready(owner);
+                self.begin_group_load(owner);
             }
             LogEvent::Durable(_) => {
                 if let Some(p) = self.partitions.get_mut(&owner) {
@@ -428,10 +442,12 @@ impl Broker {
             }
             LogEvent::ReadDone { read, result } => {
                 let Some(req) = self.partitions.get_mut(&owner).and_then(|p| p.reads.remove(&read)) else { return };
-                if let Some(Pending::Fetch(f)) = self.pending.get_mut(&req) {
-                    f.on_read(owner, read, result);
-                    self.recheck.insert(req);
+                match self.pending.get_mut(&req) {
+                    Some(Pending::Fetch(f)) => f.on_read(owner, read, result),
+                    Some(Pending::GroupLoad(l)) => l.on_read(read, result.map_err(|e| format!("{e:?}"))),
+                    _ => return,
                 }
+                self.recheck.insert(req);
             }
             LogEvent::TimestampFound { read, result } => {
                 let Some(req) = self.partitions.get_mut(&owner).and_then(|p| p.reads.remove(&read)) else { return };
@@ -504,6 +520,9 @@ impl Broker {
             Pending::Admin(x) => admin::poll(self, id, x).map(Pending::Admin),
             Pending::Configs(x) => configs::poll(self, id, x).map(Pending::Configs),
             Pending::DeleteRecords(x) => records_admin::poll(self, id, x).map(Pending::DeleteRecords),
+            Pending::Group(ctx) => Some(Pending::Group(ctx)),
+            Pending::GroupWrite(x) => groups::poll_write(self, id, x).map(Pending::GroupWrite),
+            Pending::GroupLoad(x) => groups::poll_load(self, id, x).map(Pending::GroupLoad),
         };
         if let Some(p) = still {
             self.pending.insert(id, p);
@@ -530,6 +549,11 @@ impl Broker {
                     p.log.enforce_retention(now, &mut io);
                 }
             }
+            self.groups.expire_offsets(now);
+        }
+        if self.phase == Phase::Serving {
+            self.groups.on_tick(now);
+            self.drain_groups();
         }
         // Expired long polls answer now.
         let expired: Vec<ReqId> = self
@@ -574,6 +598,7 @@ impl Broker {
         }
         tracing::info!(pending = self.pending.len(), "shutting down: finishing in-flight requests and syncing");
         self.phase = Phase::ShuttingDown;
+        self.unload_groups();
         // Long polls answer with what they have.
         let fetches: Vec<ReqId> = self.pending.iter().filter(|(_, p)| matches!(p, Pending::Fetch(_))).map(|(id, _)| *id).collect();
         self.recheck.extend(fetches);

@@ -98,6 +98,10 @@ impl Broker {
         let Some(owner) = self.partition_owner(topic, index) else {
             return Err(partition_error(index, error_code::UNKNOWN_TOPIC_OR_PARTITION, None));
         };
+        if super::groups::is_internal(topic) {
+            // Only the coordinator writes the offsets topic (Kafka: "Cannot append to internal topic").
+            return Err(partition_error(index, error_code::INVALID_TOPIC_EXCEPTION, Some(format!("Cannot append to internal topic {topic}"))));
+        }
         let Some(records) = records else {
             return Err(partition_error(index, error_code::CORRUPT_MESSAGE, Some("null record set".into())));
         };
