@@ -22,11 +22,16 @@ pub mod delete_topics;
 pub mod describe_cluster;
 pub mod describe_configs;
 pub mod fetch;
+pub mod find_coordinator;
+pub mod heartbeat;
 pub mod incremental_alter_configs;
+pub mod join_group;
+pub mod leave_group;
 pub mod list_offsets;
 pub mod metadata;
 pub mod offset_for_leader_epoch;
 pub mod produce;
+pub mod sync_group;
 
 macro_rules! api_enums {
     ($($variant:ident => $key:path, $module:ident :: $req:ident, $resp:ident;)*) => {
@@ -92,6 +97,11 @@ api_enums! {
     Fetch => key::FETCH, fetch::FetchRequest, FetchResponse;
     ListOffsets => key::LIST_OFFSETS, list_offsets::ListOffsetsRequest, ListOffsetsResponse;
     Metadata => key::METADATA, metadata::MetadataRequest, MetadataResponse;
+    FindCoordinator => key::FIND_COORDINATOR, find_coordinator::FindCoordinatorRequest, FindCoordinatorResponse;
+    JoinGroup => key::JOIN_GROUP, join_group::JoinGroupRequest, JoinGroupResponse;
+    Heartbeat => key::HEARTBEAT, heartbeat::HeartbeatRequest, HeartbeatResponse;
+    LeaveGroup => key::LEAVE_GROUP, leave_group::LeaveGroupRequest, LeaveGroupResponse;
+    SyncGroup => key::SYNC_GROUP, sync_group::SyncGroupRequest, SyncGroupResponse;
     ApiVersions => key::API_VERSIONS, api_versions::ApiVersionsRequest, ApiVersionsResponse;
     CreateTopics => key::CREATE_TOPICS, create_topics::CreateTopicsRequest, CreateTopicsResponse;
     DeleteTopics => key::DELETE_TOPICS, delete_topics::DeleteTopicsRequest, DeleteTopicsResponse;
