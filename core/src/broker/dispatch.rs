@@ -66,6 +66,7 @@ impl Broker {
             Request::IncrementalAlterConfigs(req) => self.handle_incremental_alter_configs(ctx, req),
             Request::DeleteRecords(req) => self.handle_delete_records(ctx, req),
             Request::OffsetForLeaderEpoch(req) => self.handle_offset_for_leader_epoch(ctx, req),
+            _ => self.refuse(conn, "not implemented"),
         }
     }
 

@@ -17,14 +17,20 @@ pub mod alter_configs;
 pub mod api_versions;
 pub mod create_partitions;
 pub mod create_topics;
+pub mod delete_groups;
 pub mod delete_records;
 pub mod delete_topics;
 pub mod describe_cluster;
 pub mod describe_configs;
+pub mod describe_groups;
 pub mod fetch;
 pub mod incremental_alter_configs;
+pub mod list_groups;
 pub mod list_offsets;
 pub mod metadata;
+pub mod offset_commit;
+pub mod offset_delete;
+pub mod offset_fetch;
 pub mod offset_for_leader_epoch;
 pub mod produce;
 
@@ -102,4 +108,10 @@ api_enums! {
     CreatePartitions => key::CREATE_PARTITIONS, create_partitions::CreatePartitionsRequest, CreatePartitionsResponse;
     IncrementalAlterConfigs => key::INCREMENTAL_ALTER_CONFIGS, incremental_alter_configs::IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse;
     DescribeCluster => key::DESCRIBE_CLUSTER, describe_cluster::DescribeClusterRequest, DescribeClusterResponse;
+    OffsetCommit => key::OFFSET_COMMIT, offset_commit::OffsetCommitRequest, OffsetCommitResponse;
+    OffsetFetch => key::OFFSET_FETCH, offset_fetch::OffsetFetchRequest, OffsetFetchResponse;
+    DescribeGroups => key::DESCRIBE_GROUPS, describe_groups::DescribeGroupsRequest, DescribeGroupsResponse;
+    ListGroups => key::LIST_GROUPS, list_groups::ListGroupsRequest, ListGroupsResponse;
+    DeleteGroups => key::DELETE_GROUPS, delete_groups::DeleteGroupsRequest, DeleteGroupsResponse;
+    OffsetDelete => key::OFFSET_DELETE, offset_delete::OffsetDeleteRequest, OffsetDeleteResponse;
 }
