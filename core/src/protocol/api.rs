@@ -10,11 +10,15 @@ pub mod key {
     pub const FETCH: i16 = 1;
     pub const LIST_OFFSETS: i16 = 2;
     pub const METADATA: i16 = 3;
+    pub const OFFSET_COMMIT: i16 = 8;
+    pub const OFFSET_FETCH: i16 = 9;
     pub const FIND_COORDINATOR: i16 = 10;
     pub const JOIN_GROUP: i16 = 11;
     pub const HEARTBEAT: i16 = 12;
     pub const LEAVE_GROUP: i16 = 13;
     pub const SYNC_GROUP: i16 = 14;
+    pub const DESCRIBE_GROUPS: i16 = 15;
+    pub const LIST_GROUPS: i16 = 16;
     pub const API_VERSIONS: i16 = 18;
     pub const CREATE_TOPICS: i16 = 19;
     pub const DELETE_TOPICS: i16 = 20;
@@ -23,7 +27,9 @@ pub mod key {
     pub const DESCRIBE_CONFIGS: i16 = 32;
     pub const ALTER_CONFIGS: i16 = 33;
     pub const CREATE_PARTITIONS: i16 = 37;
+    pub const DELETE_GROUPS: i16 = 42;
     pub const INCREMENTAL_ALTER_CONFIGS: i16 = 44;
+    pub const OFFSET_DELETE: i16 = 47;
     pub const DESCRIBE_CLUSTER: i16 = 60;
 }
 
@@ -58,6 +64,15 @@ pub const APIS: &[ApiSpec] = &[
     api(key::FETCH, "Fetch", 4, 17, 12),
     api(key::LIST_OFFSETS, "ListOffsets", 1, 10, 6),
     api(key::METADATA, "Metadata", 0, 12, 9),
+    api(key::OFFSET_COMMIT, "OffsetCommit", 2, 9, 8),
+    api(key::OFFSET_FETCH, "OffsetFetch", 1, 9, 6),
+    api(key::FIND_COORDINATOR, "FindCoordinator", 0, 6, 3),
+    api(key::JOIN_GROUP, "JoinGroup", 0, 9, 6),
+    api(key::HEARTBEAT, "Heartbeat", 0, 4, 4),
+    api(key::LEAVE_GROUP, "LeaveGroup", 0, 5, 4),
+    api(key::SYNC_GROUP, "SyncGroup", 0, 5, 4),
+    api(key::DESCRIBE_GROUPS, "DescribeGroups", 0, 5, 5),
+    api(key::LIST_GROUPS, "ListGroups", 0, 5, 3),
     api(key::API_VERSIONS, "ApiVersions", 0, 4, 3),
     api(key::CREATE_TOPICS, "CreateTopics", 2, 7, 5),
     api(key::DELETE_TOPICS, "DeleteTopics", 1, 6, 4),
@@ -66,7 +81,9 @@ pub const APIS: &[ApiSpec] = &[
     api(key::DESCRIBE_CONFIGS, "DescribeConfigs", 1, 4, 4),
     api(key::ALTER_CONFIGS, "AlterConfigs", 0, 2, 2),
     api(key::CREATE_PARTITIONS, "CreatePartitions", 0, 3, 2),
+    api(key::DELETE_GROUPS, "DeleteGroups", 0, 2, 2),
     api(key::INCREMENTAL_ALTER_CONFIGS, "IncrementalAlterConfigs", 0, 1, 1),
+    api(key::OFFSET_DELETE, "OffsetDelete", 0, 0, i16::MAX),
     api(key::DESCRIBE_CLUSTER, "DescribeCluster", 0, 1, 0),
 ];
 
