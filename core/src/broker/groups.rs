@@ -245,12 +245,13 @@ impl Broker {
 /// A coordinator append waits for the high watermark, like `acks=all`.
 pub(crate) fn poll_write(b: &mut Broker, id: ReqId, w: GroupWrite) -> Option<GroupWrite> {
     let now = b.now;
+    let stopping = b.phase_is_stopping();
     let done = match b.partitions.get_mut(&w.owner) {
         None => Some(false),
         Some(p) => match p.log.state() {
             LogState::Failed(_) => Some(false),
             _ if p.high_watermark() >= w.need => Some(true),
-            _ if b.phase_is_stopping() && !p.log.needs_sync() && !p.log.sync_in_flight() => Some(false),
+            _ if stopping && !p.log.needs_sync() && !p.log.sync_in_flight() => Some(false),
             _ => {
                 p.hw_waiters.insert(id);
                 None
