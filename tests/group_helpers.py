@@ -252,7 +252,7 @@ class Reader:
         self.buf, self.pos = buf, 0
 
     def take(self, fmt: str):
-        size = struct.calcsize(fmt)
+        size = struct.calcsize(">" + fmt)
         vals = struct.unpack_from(">" + fmt, self.buf, self.pos)
         self.pos += size
         return vals[0] if len(vals) == 1 else vals
