@@ -29,6 +29,8 @@ pub mod connection;
 pub mod dispatch;
 pub mod fetch;
 pub mod groups;
+#[cfg(test)]
+mod group_tests;
 pub mod list_offsets;
 pub mod metadata;
 pub mod produce;
