@@ -140,3 +140,41 @@ fn deleting_a_topic_forgets_its_offsets() {
     let c = h.connect();
     assert_eq!(fetch_offset(&mut h, c, "g", "t"), (ec::NONE, -1), "the tombstone is durable");
 }
+
+/// Compaction keeps the offsets log bounded: after many commits, the live state
+/// is rewritten, the log start moves past the old records, their segments are
+/// deleted, and a restart replays the same offsets.
+#[test]
+fn compaction_bounds_the_offsets_log() {
+    let config = || BrokerConfig {
+        flush_interval_ms: 1000,
+        retention_check_interval_ms: 1000,
+        groups: GroupConfig { offsets_partitions: 1, offsets_segment_bytes: 2048, compaction_min_records: 50, ..Default::default() },
+        ..Default::default()
+    };
+    let mut h = Harness::new(config());
+    let c = h.connect();
+    create(&mut h, c, "t");
+    create(&mut h, c, "u");
+    find_coordinator(&mut h, c, "g");
+    for i in 0..200 {
+        assert_eq!(commit(&mut h, c, "g", "t", i), ec::NONE);
+        assert_eq!(commit(&mut h, c, "other", "u", 1000 + i), ec::NONE);
+    }
+    let dir = format!("{OFFSETS_TOPIC}-0/");
+    let segments = |h: &Harness| h.disk.files.keys().filter(|k| k.starts_with(&dir) && k.ends_with(".log")).count();
+    let before = segments(&h);
+    assert!(before > 10, "many segments before compaction: {before}");
+    h.advance(1000);
+    h.advance(1000);
+    let after = segments(&h);
+    assert!(after <= 2, "segments below the rewritten state are deleted: {before} -> {after}");
+    assert_eq!(fetch_offset(&mut h, c, "g", "t"), (ec::NONE, 199));
+    // Commits after the compaction are kept too.
+    assert_eq!(commit(&mut h, c, "g", "t", 500), ec::NONE);
+    let disk = std::mem::take(&mut h.disk);
+    let mut h = Harness::with_disk(config(), disk);
+    let c = h.connect();
+    assert_eq!(fetch_offset(&mut h, c, "g", "t"), (ec::NONE, 500));
+    assert_eq!(fetch_offset(&mut h, c, "other", "u"), (ec::NONE, 1199));
+}

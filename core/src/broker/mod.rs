@@ -552,6 +552,7 @@ impl Broker {
                 }
             }
             self.groups.expire_offsets(now);
+            self.groups.maybe_compact(now);
         }
         if self.phase == Phase::Serving {
             self.groups.on_tick(now);

@@ -407,14 +407,10 @@ fn sync_ok(group: &Group, member: &str) -> SyncGroupResponse {
 }
 
 /// The group metadata record of the current generation.
-fn metadata_records(group: &Group, now: Millis) -> (i32, Vec<Record>) {
-    let record = Record {
-        offset_delta: 0,
-        timestamp: now.0,
-        key: Some(store::group_key(&group.id)),
-        value: Some(store::group_value(&group.to_stored())),
-        headers: Vec::new(),
-    };
+fn metadata_records(group: &mut Group, now: Millis) -> (i32, Vec<Record>) {
+    let value = store::group_value(&group.to_stored());
+    group.stored = Some(value.clone());
+    let record = Record { offset_delta: 0, timestamp: now.0, key: Some(store::group_key(&group.id)), value: Some(value), headers: Vec::new() };
     (group.partition, vec![record])
 }
 

@@ -58,7 +58,7 @@ impl Co {
                     GroupOutput::Reply(req, resp) => {
                         assert!(self.replies.insert(req, resp).is_none(), "request {req} answered twice");
                     }
-                    GroupOutput::Append { partition, write, records } => {
+                    GroupOutput::Append { partition, write, records, .. } => {
                         self.log.entry(partition).or_default().extend(records);
                         if self.hold {
                             self.held.push(write);
