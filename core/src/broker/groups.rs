@@ -341,7 +341,7 @@ pub(crate) fn poll_load(b: &mut Broker, id: ReqId, mut l: GroupLoad) -> Option<G
         b.drain_groups();
         return None;
     }
-    let Some(p) = b.partitions.get_mut(&l.owner) else { return None };
+    let p = b.partitions.get_mut(&l.owner)?;
     let mut io = IoScope { queue: &mut b.disk, owner: l.owner };
     match p.log.read(l.next, LOAD_READ_BYTES, l.end, &mut io) {
         Ok(read) => {

@@ -475,7 +475,7 @@ fn complete_join(c: &mut GroupCoordinator, group_id: &str, now: Millis) {
         c.append(partition, records, Write::Plain { req: None });
         return;
     }
-    if group.leader.as_ref().is_none_or(|l| !group.members.get(l).is_some_and(|m| m.join.is_some())) {
+    if group.leader.as_ref().is_none_or(|l| group.members.get(l).is_none_or(|m| m.join.is_none())) {
         group.leader = group.members.values().filter(|m| m.join.is_some()).min_by_key(|m| m.joined_seq).map(|m| m.id.clone());
     }
     group.protocol = group.select_protocol();

@@ -164,7 +164,7 @@ impl Co {
             member_id: member.into(),
             topics: vec![OffsetCommitRequestTopic {
                 name: topic.into(),
-                partitions: vec![OffsetCommitRequestPartition { partition_index: partition, committed_offset: offset, committed_leader_epoch: -1, committed_metadata: Some("md".into()), ..Default::default() }],
+                partitions: vec![OffsetCommitRequestPartition { partition_index: partition, committed_offset: offset, committed_leader_epoch: -1, committed_metadata: Some("md".into()) }],
             }],
             ..Default::default()
         };
