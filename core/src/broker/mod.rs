@@ -29,6 +29,8 @@ pub mod connection;
 pub mod dispatch;
 pub mod fetch;
 pub mod groups;
+#[cfg(test)]
+mod group_tests;
 pub mod list_offsets;
 pub mod metadata;
 pub mod produce;
@@ -550,6 +552,7 @@ impl Broker {
                 }
             }
             self.groups.expire_offsets(now);
+            self.groups.maybe_compact(now);
         }
         if self.phase == Phase::Serving {
             self.groups.on_tick(now);
