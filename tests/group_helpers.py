@@ -301,12 +301,14 @@ class RawClient:
         return err, r.take("i")
 
     def join_group(self, group: str, session_ms: int, member_id: str = "",
-                   topic: str = "t") -> dict:
+                   topic: str = "t", version: int = 1) -> dict:
         subscription = struct.pack(">hi", 0, 1) + w.string(topic) + struct.pack(">i", 0)
         body = (w.string(group) + struct.pack(">ii", session_ms, 20000) + w.string(member_id)
                 + w.string("consumer") + struct.pack(">i", 1) + w.string("range")
                 + struct.pack(">i", len(subscription)) + subscription)
-        r = self.call(11, 1, body)                       # JoinGroup v1
+        r = self.call(11, version, body)                 # JoinGroup v1-v4 (same request)
+        if version >= 2:
+            r.take("i")                                  # throttle_time_ms
         err, gen = r.take("hi")
         protocol, leader, member = r.string(), r.string(), r.string()
         members = [(r.string(), r.bytes_()) for _ in range(r.take("i"))]

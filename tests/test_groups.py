@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import threading
 import time
 import uuid
 from collections import Counter, defaultdict
@@ -33,6 +34,8 @@ UNKNOWN_TOPIC_OR_PARTITION = 3
 ILLEGAL_GENERATION = 22
 UNKNOWN_MEMBER_ID = 25
 INVALID_SESSION_TIMEOUT = 26
+REBALANCE_IN_PROGRESS = 27
+MEMBER_ID_REQUIRED = 79
 
 
 def unique_group(prefix: str = "g") -> str:
@@ -462,6 +465,32 @@ def test_group_error_codes(broker):
         err, _ = rc.sync_group(group, gen, member, [(member, b"")])
         assert err == 0
         assert rc.heartbeat(group, gen, member) == 0
+
+        # JoinGroup v4+ without a member id: MEMBER_ID_REQUIRED with the id to rejoin with.
+        rc2 = RawClient(broker.port)
+        try:
+            first = rc2.join_group(group, session_ms=SESSION_MS, topic=topic, version=4)
+            assert first["error"] == MEMBER_ID_REQUIRED and first["member_id"], first
+            # Joining with it starts a rebalance: the stable member's heartbeat is told
+            # REBALANCE_IN_PROGRESS and its rejoin completes the round for both.
+            box: dict = {}
+            t = threading.Thread(target=lambda: box.update(rc2.join_group(
+                group, session_ms=SESSION_MS, member_id=first["member_id"], topic=topic,
+                version=4)), daemon=True)
+            t.start()
+            wait_until(lambda: rc.heartbeat(group, gen, member) == REBALANCE_IN_PROGRESS, 15,
+                       "REBALANCE_IN_PROGRESS on the stable member's heartbeat")
+            rejoined = rc.join_group(group, session_ms=SESSION_MS, member_id=member, topic=topic)
+            t.join(timeout=30)
+            assert not t.is_alive(), "the second member's JoinGroup never completed"
+            assert rejoined["error"] == 0 and box["error"] == 0, (rejoined, box)
+            assert rejoined["generation"] == box["generation"] == gen + 1
+            assert rejoined["leader"] == member and len(rejoined["members"]) == 2
+            assert rc.heartbeat(group, gen, member) == ILLEGAL_GENERATION
+            assert rc2.leave_group(group, first["member_id"]) == 0
+        finally:
+            rc2.close()
+        gen += 1
 
         missing = unique_topic("missing")
         result = rc.offset_commit(group, {topic: [(0, 5), (7, 5)], missing: [(0, 5)]},
