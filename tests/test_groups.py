@@ -427,6 +427,7 @@ def test_idempotent_producer_through_dropping_proxy(broker_factory):
              f"missing {sorted(set(f'n-{i:05d}' for i in range(n)) - set(values))[:5]}")
         assert [m.offset() for m in msgs] == list(range(n))
         assert sorted(a[0] for a in d.acked) == list(range(n))
+        print(f"proxy: {drops} drops, {connections} connections")
         assert drops >= 3, f"the proxy only cut {drops} connections ({connections} opened)"
     finally:
         proxy.stop()
