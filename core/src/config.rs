@@ -46,6 +46,8 @@ pub struct BrokerConfig {
 pub struct Knobs {
     /// Answer `acks=all` produces as soon as they are appended, before the sync.
     pub ack_before_sync: bool,
+    /// OffsetFetch answers one less than every committed offset above 0.
+    pub stale_offset_fetch: bool,
 }
 
 impl Default for BrokerConfig {

@@ -67,6 +67,8 @@ pub struct Ledger {
     pub invalid_batches: Vec<InvalidBatch>,
     /// The final read-back (`None` until the runner records it; `Err` if it failed).
     pub final_readback: Option<Result<ReadBack, String>>,
+    /// What group members did and saw (empty without a group workload).
+    pub groups: crate::group_ledger::GroupHistory,
 }
 
 /// Shared between the workload's tasks.

@@ -616,6 +616,7 @@ mod tests {
             hw_monotonic: true,
             valid_batches: true,
             liveness: true,
+            ..Default::default()
         };
         let v = crate::check::run_checks(&all, &ledger);
         (ledger, v)
@@ -631,6 +632,7 @@ mod tests {
             value_bytes: 40,
             consumers: 2,
             produce_interval_ms: 10,
+            group_members: 0,
         }
     }
 

@@ -53,7 +53,7 @@ fn parse(args: Vec<String>) -> Result<Args, String> {
             "--test-threads" => {
                 let _ = value("--test-threads")?;
             }
-            other => return Err(format!("unknown argument {other:?} (use --seed N, --seeds A..B, --scenario NAME, --plant-bug ack-before-sync)")),
+            other => return Err(format!("unknown argument {other:?} (use --seed N, --seeds A..B, --scenario NAME, --plant-bug ack-before-sync|stale-offset-fetch)")),
         }
     }
     Ok(a)
@@ -62,8 +62,9 @@ fn parse(args: Vec<String>) -> Result<Args, String> {
 fn knobs(plant_bug: Option<&str>) -> Result<Knobs, String> {
     match plant_bug {
         None | Some("") => Ok(Knobs::default()),
-        Some("ack-before-sync") => Ok(Knobs { ack_before_sync: true }),
-        Some(other) => Err(format!("unknown planted bug {other:?} (known: ack-before-sync)")),
+        Some("ack-before-sync") => Ok(Knobs { ack_before_sync: true, ..Default::default() }),
+        Some("stale-offset-fetch") => Ok(Knobs { stale_offset_fetch: true, ..Default::default() }),
+        Some(other) => Err(format!("unknown planted bug {other:?} (known: ack-before-sync, stale-offset-fetch)")),
     }
 }
 
@@ -229,7 +230,7 @@ fn replay(f: &SeedFile, all: &[Scenario], passed: &mut u64, failed: &mut u64) {
 
 /// The first seed at which the planted bug is caught, if any within the bound.
 pub fn planted_bug_caught(s: &Scenario) -> Option<(u64, SeedReport)> {
-    let knobs = Knobs { ack_before_sync: true };
+    let knobs = Knobs { ack_before_sync: true, ..Default::default() };
     (0..PLANTED_BUG_SEEDS_MAX).map(|seed| (seed, run_seed(seed, s, &knobs))).find(|(_, r)| !r.violations.is_empty())
 }
 
