@@ -112,6 +112,13 @@ fn lock(ledger: &SharedLedger) -> std::sync::MutexGuard<'_, Ledger> {
     ledger.lock().expect("ledger lock")
 }
 
+/// Count one `what` (an API and an outcome) in the group history.
+fn count(ctx: &GroupCtx, api: &str, code: i16) {
+    if code != error_code::NONE {
+        *lock(&ctx.ledger).groups.events.entry(format!("{api}:{code}")).or_default() += 1;
+    }
+}
+
 /// Run every member until [`GroupCtx::until`].
 pub async fn run_group(ctx: GroupCtx) {
     let left = ctx.until.saturating_duration_since(Instant::now());
@@ -243,6 +250,7 @@ async fn member_life(ctx: GroupCtx, slot: usize, shared: Arc<Mutex<MemberState>>
         match next {
             Next::Continue => {}
             Next::Reconnect => {
+                *lock(&ctx.ledger).groups.events.entry("reconnect".into()).or_default() += 1;
                 conn = None;
                 sleep(BACKOFF).await;
             }
@@ -308,6 +316,7 @@ async fn join(ctx: &GroupCtx, slot: usize, c: &mut Client, st: &mut MemberState)
         Ok(Response::JoinGroup(r)) => r,
         _ => return Next::Reconnect,
     };
+    count(ctx, "join", resp.error_code);
     match resp.error_code {
         error_code::NONE => {}
         error_code::MEMBER_ID_REQUIRED => {
@@ -353,6 +362,7 @@ async fn join(ctx: &GroupCtx, slot: usize, c: &mut Client, st: &mut MemberState)
         Ok(Response::SyncGroup(r)) => r,
         _ => return Next::Reconnect,
     };
+    count(ctx, "sync", resp.error_code);
     match resp.error_code {
         error_code::NONE => {
             let partitions = decode_assignment(&resp.assignment);
@@ -482,6 +492,7 @@ async fn commit(ctx: &GroupCtx, slot: usize, c: &mut Client, st: &mut MemberStat
         st.committed.insert(p.partition_index, *offset);
     }
     drop(l);
+    count(ctx, "commit", worst);
     group_error(st, worst)
 }
 
@@ -513,6 +524,7 @@ async fn heartbeat(ctx: &GroupCtx, slot: usize, c: &mut Client, st: &mut MemberS
         Ok(Response::Heartbeat(r)) => r.error_code,
         _ => return Next::Reconnect,
     };
+    count(ctx, "heartbeat", code);
     if code == error_code::REBALANCE_IN_PROGRESS && st.positions.iter().any(|(p, o)| st.committed.get(p) != Some(o)) {
         // Partitions are about to be revoked: commit what was processed first.
         if let Next::Reconnect = commit(ctx, slot, c, st).await {

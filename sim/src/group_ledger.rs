@@ -66,6 +66,9 @@ pub struct GroupHistory {
     pub offset_reads: Vec<OffsetReadRecord>,
     /// Set by the group workload when it starts: what liveness expects at the end.
     pub expected: Option<GroupExpectation>,
+    /// How often members met each error code (or "reconnect") on each API:
+    /// evidence that the fault paths ran.
+    pub events: std::collections::BTreeMap<String, u64>,
 }
 
 /// What the final, fault-free state of the group must look like.

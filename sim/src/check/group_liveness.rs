@@ -89,6 +89,6 @@ mod tests {
         l.groups.assignments.push(assignment(1, "b", &[1, 3]));
         l.groups.generations.push(generation(2, &["a", "b", "c"]));
         let v = check(&l);
-        assert!(v.len() == 3 && v[0].contains("a never"), "{v:?}");
+        assert!(v.len() == 4 && v[0].contains("a never") && v[3].contains("nobody"), "{v:?}");
     }
 }

@@ -16,6 +16,11 @@ pub const DEFAULT_SEEDS: u64 = 32;
 pub const PLANTED_BUG_SEEDS_MAX: u64 = 40;
 /// The scenario the planted bug runs in: crashes during acks=all bursts.
 pub const PLANTED_BUG_SCENARIO: &str = "acks-all-burst-crash";
+/// The group scenario: its own determinism check and planted bug
+/// (`stale-offset-fetch`, which the offsets_monotonic checker must catch).
+pub const GROUP_SCENARIO: &str = "group-member-crash-pause";
+/// Seeds the group planted bug may take to be caught.
+pub const GROUP_PLANTED_BUG_SEEDS_MAX: u64 = 10;
 
 #[derive(Debug, Default)]
 struct Args {
@@ -138,6 +143,9 @@ pub fn main(raw: Vec<String>) -> i32 {
         for s in &scenarios {
             let r = run_seed(seed, s, &knobs);
             println!("{}", r.summary());
+            if let Some(g) = &r.group {
+                println!("  group: {g:?}");
+            }
             if !r.violations.is_empty() {
                 print_failure(&r, args.plant_bug.as_deref());
             } else {
@@ -201,6 +209,37 @@ pub fn main(raw: Vec<String>) -> i32 {
         } else {
             println!("FAILED no scenario {PLANTED_BUG_SCENARIO} for the determinism and planted-bug checks");
             failed += 1;
+        }
+        match pick(GROUP_SCENARIO) {
+            Some(s) => {
+                let a = run_seed(1, &s, &Knobs::default());
+                let b = run_seed(1, &s, &Knobs::default());
+                if a.trace_hash == b.trace_hash && a.trace_lines == b.trace_lines && a.group == b.group {
+                    println!("determinism: seed 1 of {} twice -> trace hash {:016x} and group history both times", s.name, a.trace_hash);
+                    passed += 1;
+                } else {
+                    println!("FAILED determinism: seed 1 of {} gave trace hashes {:016x} and {:016x} (group {:?} / {:?})", s.name, a.trace_hash, b.trace_hash, a.group, b.group);
+                    failed += 1;
+                }
+                let knobs = Knobs { stale_offset_fetch: true, ..Default::default() };
+                let caught = (0..GROUP_PLANTED_BUG_SEEDS_MAX)
+                    .map(|seed| (seed, run_seed(seed, &s, &knobs)))
+                    .find(|(_, r)| r.violations.iter().any(|v| v.checker == crate::check::offsets_monotonic::NAME));
+                match caught {
+                    Some((seed, _)) => {
+                        println!("planted bug stale-offset-fetch caught at seed {seed} by [offsets_monotonic]; reproduce: {}", repro(seed, &s.name, Some("stale-offset-fetch")));
+                        passed += 1;
+                    }
+                    None => {
+                        println!("FAILED planted bug stale-offset-fetch not caught by offsets_monotonic within {GROUP_PLANTED_BUG_SEEDS_MAX} seeds");
+                        failed += 1;
+                    }
+                }
+            }
+            None => {
+                println!("FAILED no scenario {GROUP_SCENARIO} for the group determinism and planted-bug checks");
+                failed += 1;
+            }
         }
     }
     let wall = started.elapsed().as_secs_f64();

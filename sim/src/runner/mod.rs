@@ -56,6 +56,21 @@ pub struct SeedReport {
     pub wall: Duration,
     pub acked: usize,
     pub produced: usize,
+    /// What the group workload did (`None` without one).
+    pub group: Option<GroupStats>,
+}
+
+/// Counts of what a group workload recorded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupStats {
+    pub generations: usize,
+    pub assignments: usize,
+    pub commits: usize,
+    pub offset_reads: usize,
+    /// Members (distinct member ids) that ever received an assignment.
+    pub member_ids: usize,
+    /// Error codes met per API, and reconnects.
+    pub events: std::collections::BTreeMap<String, u64>,
 }
 
 impl SeedReport {
@@ -208,7 +223,7 @@ async fn simulate(seed: u64, scenario: Scenario, knobs: Knobs) -> SeedReport {
     };
     let final_log = readback.await.map_err(|e| format!("read-back task failed: {e:?}")).and_then(|r| r);
     let sim_ms = t0.elapsed().as_millis() as u64;
-    let (violations, acked, failed, unknown) = {
+    let (violations, acked, failed, unknown, group) = {
         let mut l = ledger.lock().expect("ledger lock");
         l.set_final_readback(final_log);
         let mut v = check::run_checks(&scenario.checks, &l);
@@ -216,7 +231,16 @@ async fn simulate(seed: u64, scenario: Scenario, knobs: Knobs) -> SeedReport {
             v.push(Violation { checker: "liveness", message: "the workload could not create its topic or did not stop within the liveness window".into() });
         }
         let (acked, failed, unknown, _) = l.summary();
-        (v, acked, failed, unknown)
+        let g = &l.groups;
+        let group = (scenario.workload.group_members > 0).then(|| GroupStats {
+            generations: g.generations.len(),
+            assignments: g.assignments.len(),
+            commits: g.commits.len(),
+            offset_reads: g.offset_reads.len(),
+            member_ids: g.assignments.iter().map(|a| a.member_id.as_str()).collect::<BTreeSet<_>>().len(),
+            events: g.events.clone(),
+        });
+        (v, acked, failed, unknown, group)
     };
     trace.record(format!("done after {sim_ms} ms: {} violation(s)", violations.len()));
     SeedReport {
@@ -230,6 +254,7 @@ async fn simulate(seed: u64, scenario: Scenario, knobs: Knobs) -> SeedReport {
         wall: Duration::ZERO,
         acked,
         produced: acked + failed + unknown,
+        group,
     }
 }
 
