@@ -1,6 +1,7 @@
 //! Recovery of the data directory at start.
 //!
-//! 1. List `__meta/topics` and the data directory root.
+//! 1. List `__meta/topics` and the data directory root; read the producer id
+//!    block end (see [`super::producer_ids`]).
 //! 2. Read every topic description; open each partition log (each recovers
 //!    itself: see [`crate::log`]).
 //! 3. Remove partition directories that no description claims (an interrupted
@@ -12,6 +13,7 @@ use std::collections::BTreeSet;
 
 use crate::io::{DirEntry, DiskOp, DiskResult};
 
+use super::producer_ids;
 use super::topic_config::TopicConfig;
 use super::topics::{self, Topic, TopicDescription, TopicState};
 use super::{Broker, MetaOp};
@@ -21,6 +23,7 @@ pub enum StartupStep {
     ListTopics,
     ListRoot,
     ReadTopic(String),
+    ReadProducerIds,
 }
 
 #[derive(Debug, Default)]
@@ -41,6 +44,9 @@ impl Broker {
             self.meta_ops.insert(id, MetaOp::Startup(step));
             self.startup.outstanding += 1;
         }
+        let id = self.meta_io().submit(DiskOp::ReadFile { path: producer_ids::PRODUCER_IDS_FILE.into() });
+        self.meta_ops.insert(id, MetaOp::Startup(StartupStep::ReadProducerIds));
+        self.startup.outstanding += 1;
     }
 
     pub(crate) fn on_startup_step(&mut self, step: StartupStep, result: DiskResult) {
@@ -65,6 +71,12 @@ impl Broker {
                     self.startup.broken.insert(name);
                 }
             },
+            (StartupStep::ReadProducerIds, DiskResult::Read(bytes)) => match producer_ids::decode_block_end(&bytes) {
+                Some(end) => self.producer_ids.start_at(end),
+                None => tracing::error!("the producer id block file is corrupt; ids will start above those in the logs"),
+            },
+            // Missing on a new broker; the fallback applies either way.
+            (StartupStep::ReadProducerIds, DiskResult::Failed(why)) => tracing::info!(%why, "no producer id block file"),
             (step, DiskResult::Failed(why)) => {
                 tracing::error!(?step, %why, "reading the data directory failed");
                 if let StartupStep::ReadTopic(name) = step {
@@ -107,6 +119,7 @@ impl Broker {
         }
         let loading = self.partitions.values().any(|p| matches!(p.log.state(), crate::log::LogState::Loading));
         if !loading {
+            self.settle_producer_id_start();
             self.mark_ready();
         }
     }

@@ -23,6 +23,7 @@ pub mod describe_cluster;
 pub mod describe_configs;
 pub mod fetch;
 pub mod incremental_alter_configs;
+pub mod init_producer_id;
 pub mod list_offsets;
 pub mod metadata;
 pub mod offset_for_leader_epoch;
@@ -96,6 +97,7 @@ api_enums! {
     CreateTopics => key::CREATE_TOPICS, create_topics::CreateTopicsRequest, CreateTopicsResponse;
     DeleteTopics => key::DELETE_TOPICS, delete_topics::DeleteTopicsRequest, DeleteTopicsResponse;
     DeleteRecords => key::DELETE_RECORDS, delete_records::DeleteRecordsRequest, DeleteRecordsResponse;
+    InitProducerId => key::INIT_PRODUCER_ID, init_producer_id::InitProducerIdRequest, InitProducerIdResponse;
     OffsetForLeaderEpoch => key::OFFSET_FOR_LEADER_EPOCH, offset_for_leader_epoch::OffsetForLeaderEpochRequest, OffsetForLeaderEpochResponse;
     DescribeConfigs => key::DESCRIBE_CONFIGS, describe_configs::DescribeConfigsRequest, DescribeConfigsResponse;
     AlterConfigs => key::ALTER_CONFIGS, alter_configs::AlterConfigsRequest, AlterConfigsResponse;
