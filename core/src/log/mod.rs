@@ -104,6 +104,8 @@ mod recovery;
 mod retention;
 mod segment;
 #[cfg(test)]
+mod producer_tests;
+#[cfg(test)]
 mod tests;
 
 use std::collections::{BTreeMap, VecDeque};
