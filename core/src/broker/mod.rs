@@ -38,6 +38,8 @@ pub mod startup;
 #[cfg(test)]
 pub(crate) mod testkit;
 #[cfg(test)]
+mod idempotence_tests;
+#[cfg(test)]
 mod tests;
 pub mod topic_config;
 pub mod topics;

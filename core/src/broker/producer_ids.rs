@@ -131,7 +131,12 @@ impl Broker {
             // transactional id; the retriable coordinator errors would make it
             // retry forever instead.
             tracing::info!(transactional_id = %tid, "refusing a transactional InitProducerId: transactions are not supported");
-            let resp = InitProducerIdResponse { error_code: error_code::TRANSACTIONAL_ID_AUTHORIZATION_FAILED, producer_id: -1, producer_epoch: -1, ..Default::default() };
+            let resp = InitProducerIdResponse {
+                error_code: error_code::TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
+                producer_id: -1,
+                producer_epoch: -1,
+                ..Default::default()
+            };
             self.respond(&ctx, Response::InitProducerId(resp));
             return;
         }
@@ -189,7 +194,9 @@ impl Broker {
 pub(crate) fn poll(b: &mut Broker, _id: ReqId, p: InitProducerIdPending) -> Option<InitProducerIdPending> {
     let resp = match (p.error, b.producer_ids.take()) {
         (Some(code), _) => InitProducerIdResponse { error_code: code, producer_id: -1, producer_epoch: -1, ..Default::default() },
-        (None, Some(pid)) => InitProducerIdResponse { error_code: error_code::NONE, producer_id: pid, producer_epoch: 0, ..Default::default() },
+        (None, Some(pid)) => {
+            InitProducerIdResponse { error_code: error_code::NONE, producer_id: pid, producer_epoch: 0, ..Default::default() }
+        }
         (None, None) => {
             b.request_producer_id_block();
             return Some(p);

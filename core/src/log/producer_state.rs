@@ -165,7 +165,10 @@ impl ProducerState {
                 check_entry(pid, e, epoch, first_seq)?;
             }
             let mut e = existing.unwrap_or_else(|| empty_entry(epoch));
-            e.add(epoch, BatchMeta { first_seq, last_seq, first_offset: Offset(-1), last_offset: Offset(-1), max_timestamp: h.max_timestamp });
+            e.add(
+                epoch,
+                BatchMeta { first_seq, last_seq, first_offset: Offset(-1), last_offset: Offset(-1), max_timestamp: h.max_timestamp },
+            );
             scratch.insert(pid, e);
         }
         Ok(Verdict::Append)
@@ -290,7 +293,10 @@ fn check_entry(pid: i64, e: &ProducerEntry, epoch: i16, first_seq: i32) -> Resul
     }
     if epoch != e.epoch {
         if first_seq != 0 && e.epoch != -1 {
-            return Err(SeqError::OutOfOrder(format!("invalid sequence number {first_seq} for new epoch {epoch} of producer {pid} (current epoch {})", e.epoch)));
+            return Err(SeqError::OutOfOrder(format!(
+                "invalid sequence number {first_seq} for new epoch {epoch} of producer {pid} (current epoch {})",
+                e.epoch
+            )));
         }
         return Ok(());
     }
@@ -300,7 +306,9 @@ fn check_entry(pid: i64, e: &ProducerEntry, epoch: i16, first_seq: i32) -> Resul
     }
     let last = e.last_seq().unwrap_or(-1);
     if !in_sequence(last, first_seq) {
-        return Err(SeqError::OutOfOrder(format!("out of order sequence number for producer {pid}: {first_seq} (incoming), {last} (current end)")));
+        return Err(SeqError::OutOfOrder(format!(
+            "out of order sequence number for producer {pid}: {first_seq} (incoming), {last} (current end)"
+        )));
     }
     Ok(())
 }

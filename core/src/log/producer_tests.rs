@@ -12,7 +12,9 @@ use super::*;
 
 /// An idempotent batch of `n` records from producer `pid` at `epoch`, starting at sequence `seq`.
 fn idem(pid: i64, epoch: i16, seq: i32, n: usize) -> ValidBatch {
-    let records: Vec<Record> = (0..n).map(|i| Record { timestamp: 1000 + i as i64, value: Some(Bytes::from(format!("p{pid}-{seq:010}-{i}"))), ..Default::default() }).collect();
+    let records: Vec<Record> = (0..n)
+        .map(|i| Record { timestamp: 1000 + i as i64, value: Some(Bytes::from(format!("p{pid}-{seq:010}-{i}"))), ..Default::default() })
+        .collect();
     let bytes = build_batch(&records, Compression::None, pid, epoch, seq);
     let header = BatchHeader::parse(&bytes).expect("built batch parses");
     ValidBatch { bytes, header }

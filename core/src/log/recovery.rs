@@ -282,7 +282,8 @@ impl PartitionLog {
             }
             let rec = self.rec();
             rec.loads_outstanding += outstanding;
-            rec.segs.push(RecSeg { base, file, len: None, has_index_files: has_index || has_time_index, index: None, time_index: None, prepared: None });
+            let has_index_files = has_index || has_time_index;
+            rec.segs.push(RecSeg { base, file, len: None, has_index_files, index: None, time_index: None, prepared: None });
         }
         if let Some((offset, name)) = newest_snapshot {
             let path = self.path(&name);

@@ -9,7 +9,7 @@ use crate::types::{LeaderEpoch, Millis, Offset};
 use crate::testdisk::{deliver, TestDisk};
 use super::*;
 
-pub(super) const DIR: &str = "orders-0";
+const DIR: &str = "orders-0";
 
 pub(super) fn seg_path(base: i64, ext: &str) -> String {
     format!("{DIR}/{base:020}.{ext}")

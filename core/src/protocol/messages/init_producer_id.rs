@@ -25,7 +25,8 @@ impl Default for InitProducerIdRequest {
 impl Decode for InitProducerIdRequest {
     fn decode(r: &mut Reader, version: i16) -> DecodeResult<Self> {
         r.flexible = version >= 2;
-        let mut m = InitProducerIdRequest { transactional_id: r.nullable_string()?, transaction_timeout_ms: r.i32()?, ..Default::default() };
+        let mut m =
+            InitProducerIdRequest { transactional_id: r.nullable_string()?, transaction_timeout_ms: r.i32()?, ..Default::default() };
         if version >= 3 {
             m.producer_id = r.i64()?;
             m.producer_epoch = r.i16()?;
@@ -59,7 +60,8 @@ pub struct InitProducerIdResponse {
 impl Decode for InitProducerIdResponse {
     fn decode(r: &mut Reader, version: i16) -> DecodeResult<Self> {
         r.flexible = version >= 2;
-        let m = InitProducerIdResponse { throttle_time_ms: r.i32()?, error_code: r.i16()?, producer_id: r.i64()?, producer_epoch: r.i16()? };
+        let m =
+            InitProducerIdResponse { throttle_time_ms: r.i32()?, error_code: r.i16()?, producer_id: r.i64()?, producer_epoch: r.i16()? };
         r.skip_tagged_fields()?;
         Ok(m)
     }
@@ -87,7 +89,8 @@ mod tests {
     fn round_trips_every_version() {
         let resp = InitProducerIdResponse { throttle_time_ms: 3, error_code: 0, producer_id: 1_000_001, producer_epoch: 7 };
         for version in 0..=5 {
-            let mut req = InitProducerIdRequest { transactional_id: Some("txn-a".into()), transaction_timeout_ms: 60_000, ..Default::default() };
+            let mut req =
+                InitProducerIdRequest { transactional_id: Some("txn-a".into()), transaction_timeout_ms: 60_000, ..Default::default() };
             round_trip(&req, version);
             req.transactional_id = None;
             if version >= 3 {
@@ -105,7 +108,8 @@ mod tests {
         let req = InitProducerIdRequest { transactional_id: None, transaction_timeout_ms: 258, ..Default::default() };
         assert_known_bytes(&req, 0, &[0xff, 0xff, 0, 0, 1, 2]);
 
-        let req = InitProducerIdRequest { transactional_id: Some("t".into()), transaction_timeout_ms: 1, producer_id: 5, producer_epoch: 2 };
+        let req =
+            InitProducerIdRequest { transactional_id: Some("t".into()), transaction_timeout_ms: 1, producer_id: 5, producer_epoch: 2 };
         #[rustfmt::skip]
         let req_bytes: &[u8] = &[
             2, b't',                // compact string "t"
