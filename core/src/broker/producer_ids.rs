@@ -34,6 +34,8 @@ use super::{Broker, MetaOp, Pending, ReqCtx, ReqId};
 pub const BLOCK_SIZE: i64 = 1000;
 /// Where the end of the current block is persisted, relative to the data dir.
 pub const PRODUCER_IDS_FILE: &str = "__meta/producer-ids";
+pub const META_DIR: &str = "__meta";
+pub const PRODUCER_IDS_NAME: &str = "producer-ids";
 
 const MAGIC: &[u8; 4] = b"CKPI";
 const VERSION: u16 = 1;

@@ -23,6 +23,7 @@ pub enum StartupStep {
     ListTopics,
     ListRoot,
     ReadTopic(String),
+    ListMeta,
     ReadProducerIds,
 }
 
@@ -44,8 +45,9 @@ impl Broker {
             self.meta_ops.insert(id, MetaOp::Startup(step));
             self.startup.outstanding += 1;
         }
-        let id = self.meta_io().submit(DiskOp::ReadFile { path: producer_ids::PRODUCER_IDS_FILE.into() });
-        self.meta_ops.insert(id, MetaOp::Startup(StartupStep::ReadProducerIds));
+        // Listed first, so a new broker does not issue a read bound to fail.
+        let id = self.meta_io().submit(DiskOp::ListDir { path: producer_ids::META_DIR.into() });
+        self.meta_ops.insert(id, MetaOp::Startup(StartupStep::ListMeta));
         self.startup.outstanding += 1;
     }
 
@@ -71,12 +73,20 @@ impl Broker {
                     self.startup.broken.insert(name);
                 }
             },
+            (StartupStep::ListMeta, DiskResult::Listing(entries)) => {
+                if entries.iter().any(|e| !e.is_dir && e.name == producer_ids::PRODUCER_IDS_NAME) {
+                    let id = self.meta_io().submit(DiskOp::ReadFile { path: producer_ids::PRODUCER_IDS_FILE.into() });
+                    self.meta_ops.insert(id, MetaOp::Startup(StartupStep::ReadProducerIds));
+                    self.startup.outstanding += 1;
+                }
+            }
             (StartupStep::ReadProducerIds, DiskResult::Read(bytes)) => match producer_ids::decode_block_end(&bytes) {
                 Some(end) => self.producer_ids.start_at(end),
                 None => tracing::error!("the producer id block file is corrupt; ids will start above those in the logs"),
             },
-            // Missing on a new broker; the fallback applies either way.
-            (StartupStep::ReadProducerIds, DiskResult::Failed(why)) => tracing::info!(%why, "no producer id block file"),
+            (StartupStep::ReadProducerIds | StartupStep::ListMeta, DiskResult::Failed(why)) => {
+                tracing::error!(%why, "reading the producer id block failed; ids will start above those in the logs");
+            }
             (step, DiskResult::Failed(why)) => {
                 tracing::error!(?step, %why, "reading the data directory failed");
                 if let StartupStep::ReadTopic(name) = step {
