@@ -33,6 +33,8 @@ pub struct GroupWrite {
     write: WriteId,
     owner: u64,
     need: Offset,
+    /// A compaction: once durable, the log starts here.
+    compact_from: Option<Offset>,
 }
 
 /// The replay of one offsets partition.
@@ -54,12 +56,13 @@ impl GroupLoad {
     }
 }
 
-/// The `__consumer_offsets` topic's settings: kept forever (the coordinator
-/// tombstones what is gone), in 100 MiB segments as in Kafka.
-fn offsets_topic_config() -> TopicConfig {
+/// The `__consumer_offsets` topic's settings: no time retention (the
+/// coordinator compacts it, see `group::compaction`), segments of
+/// `offsets.topic.segment.bytes`.
+fn offsets_topic_config(segment_bytes: i64) -> TopicConfig {
     let mut c = TopicConfig::default();
     c.overrides.insert("retention.ms".into(), "-1".into());
-    c.overrides.insert("segment.bytes".into(), "104857600".into());
+    c.overrides.insert("segment.bytes".into(), segment_bytes.to_string());
     c
 }
 
@@ -156,7 +159,7 @@ impl Broker {
             return;
         }
         tracing::info!(partitions = n, "creating the offsets topic {OFFSETS_TOPIC}");
-        self.create_topic(OFFSETS_TOPIC, n, offsets_topic_config());
+        self.create_topic(OFFSETS_TOPIC, n, offsets_topic_config(self.config.groups.offsets_segment_bytes));
     }
 
     /// Carry out what the coordinator asked for, until it asks for nothing more.
@@ -180,7 +183,7 @@ impl Broker {
                         }
                         None => {}
                     },
-                    GroupOutput::Append { partition, write, records } => self.group_append(partition, write, records),
+                    GroupOutput::Append { partition, write, records, compact } => self.group_append(partition, write, records, compact),
                 }
             }
         }
@@ -189,8 +192,14 @@ impl Broker {
 
     /// Append coordinator records to an offsets partition; durable, the
     /// coordinator hears of it through [`poll_write`].
-    fn group_append(&mut self, partition: i32, write: WriteId, recs: Vec<records::Record>) {
+    fn group_append(&mut self, partition: i32, write: WriteId, recs: Vec<records::Record>, compact: bool) {
         let now = self.now;
+        if recs.is_empty() {
+            // Nothing is live: the whole log can go, once all of it is durable.
+            let ok = self.compact_empty(partition);
+            self.groups.on_write_done(write, ok, now);
+            return;
+        }
         let appended = (|| {
             let owner = self.partition_owner(OFFSETS_TOPIC, partition).ok_or("offsets partition missing")?;
             let batch = records::build_batch(&recs, Compression::None, -1, -1, -1);
@@ -206,12 +215,13 @@ impl Broker {
             let p = self.partitions.get_mut(&owner).ok_or("offsets partition missing")?;
             let mut io = IoScope { queue: &mut self.disk, owner };
             let a = p.log.append(&batches, super::LEADER_EPOCH, now, &mut io).map_err(|_| "offsets partition not writable")?;
-            Ok::<_, &str>((owner, a.last_offset.next()))
+            Ok::<_, &str>((owner, a.base_offset, a.last_offset.next()))
         })();
         match appended {
-            Ok((owner, need)) => {
+            Ok((owner, base, need)) => {
                 let id = self.new_req_id();
-                self.pending.insert(id, Pending::GroupWrite(GroupWrite { write, owner, need }));
+                let compact_from = compact.then_some(base);
+                self.pending.insert(id, Pending::GroupWrite(GroupWrite { write, owner, need, compact_from }));
                 self.poll_pending(id);
             }
             Err(why) => {
@@ -219,6 +229,17 @@ impl Broker {
                 self.groups.on_write_done(write, false, now);
             }
         }
+    }
+
+    fn compact_empty(&mut self, partition: i32) -> bool {
+        let Some(owner) = self.partition_owner(OFFSETS_TOPIC, partition) else { return false };
+        let Some(p) = self.partitions.get_mut(&owner) else { return false };
+        let end = p.log.log_end_offset();
+        if p.high_watermark() < end {
+            return false;
+        }
+        let mut io = IoScope { queue: &mut self.disk, owner };
+        p.log.delete_records_before(end, &mut io).is_ok()
     }
 
     /// An offsets partition's log is ready: replay it into the coordinator.
@@ -254,7 +275,15 @@ pub(crate) fn poll_write(b: &mut Broker, id: ReqId, w: GroupWrite) -> Option<Gro
         None => Some(false),
         Some(p) => match p.log.state() {
             LogState::Failed(_) => Some(false),
-            _ if p.high_watermark() >= w.need => Some(true),
+            _ if p.high_watermark() >= w.need => {
+                if let Some(from) = w.compact_from {
+                    let mut io = IoScope { queue: &mut b.disk, owner: w.owner };
+                    if let Err(e) = p.log.delete_records_before(from, &mut io) {
+                        tracing::warn!(error = ?e, "compacting an offsets partition: moving its start failed");
+                    }
+                }
+                Some(true)
+            }
             _ if stopping && !p.log.needs_sync() && !p.log.sync_in_flight() => Some(false),
             _ => {
                 p.hw_waiters.insert(id);
@@ -316,7 +345,7 @@ pub(crate) fn poll_load(b: &mut Broker, id: ReqId, mut l: GroupLoad) -> Option<G
         b.drain_groups();
         return None;
     }
-    let Some(p) = b.partitions.get_mut(&l.owner) else { return None };
+    let p = b.partitions.get_mut(&l.owner)?;
     let mut io = IoScope { queue: &mut b.disk, owner: l.owner };
     match p.log.read(l.next, LOAD_READ_BYTES, l.end, &mut io) {
         Ok(read) => {

@@ -72,7 +72,7 @@ impl Broker {
         match self.topics.get(name).map(|t| t.state) {
             Some(TopicState::Creating) => error(error_code::LEADER_NOT_AVAILABLE),
             Some(_) => error(error_code::UNKNOWN_TOPIC_OR_PARTITION),
-            None if auto_create && self.config.auto_create_topics => {
+            None if auto_create && self.config.auto_create_topics && !super::groups::is_internal(name) => {
                 self.maybe_auto_create(name);
                 error(error_code::LEADER_NOT_AVAILABLE)
             }

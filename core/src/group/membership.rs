@@ -407,14 +407,10 @@ fn sync_ok(group: &Group, member: &str) -> SyncGroupResponse {
 }
 
 /// The group metadata record of the current generation.
-fn metadata_records(group: &Group, now: Millis) -> (i32, Vec<Record>) {
-    let record = Record {
-        offset_delta: 0,
-        timestamp: now.0,
-        key: Some(store::group_key(&group.id)),
-        value: Some(store::group_value(&group.to_stored())),
-        headers: Vec::new(),
-    };
+fn metadata_records(group: &mut Group, now: Millis) -> (i32, Vec<Record>) {
+    let value = store::group_value(&group.to_stored());
+    group.stored = Some(value.clone());
+    let record = Record { offset_delta: 0, timestamp: now.0, key: Some(store::group_key(&group.id)), value: Some(value), headers: Vec::new() };
     (group.partition, vec![record])
 }
 
@@ -479,7 +475,7 @@ fn complete_join(c: &mut GroupCoordinator, group_id: &str, now: Millis) {
         c.append(partition, records, Write::Plain { req: None });
         return;
     }
-    if group.leader.as_ref().is_none_or(|l| !group.members.get(l).is_some_and(|m| m.join.is_some())) {
+    if group.leader.as_ref().is_none_or(|l| group.members.get(l).is_none_or(|m| m.join.is_none())) {
         group.leader = group.members.values().filter(|m| m.join.is_some()).min_by_key(|m| m.joined_seq).map(|m| m.id.clone());
     }
     group.protocol = group.select_protocol();

@@ -34,12 +34,19 @@
 //! the initial rebalance delay; the broker calls it on its regular tick (every
 //! `flush_interval_ms`), which bounds their precision.
 //!
+//! # Compaction
+//!
+//! `__consumer_offsets` only grows by appends; [`compaction`] keeps it bounded
+//! by re-appending the live state of a partition and then moving its log start
+//! past everything older (see there for why that is safe).
+//!
 //! Modules: [`membership`] (JoinGroup, SyncGroup, Heartbeat, LeaveGroup, the
 //! rebalance state machine), [`offsets`] (OffsetCommit, OffsetFetch,
 //! OffsetDelete, expiry), [`admin`] (ListGroups, DescribeGroups, DeleteGroups),
 //! [`store`] (record layout), [`state`] (groups and members).
 
 pub mod admin;
+pub mod compaction;
 pub mod membership;
 pub mod offsets;
 pub mod state;
@@ -87,6 +94,11 @@ pub struct GroupConfig {
     /// `offsets.retention.minutes`, in ms: offsets of an empty group older than
     /// this are removed.
     pub offsets_retention_ms: i64,
+    /// `offsets.topic.segment.bytes`
+    pub offsets_segment_bytes: i64,
+    /// Compact a partition once this many records were appended since its last
+    /// compaction, and at least twice its live records.
+    pub compaction_min_records: u64,
 }
 
 impl Default for GroupConfig {
@@ -99,6 +111,8 @@ impl Default for GroupConfig {
             max_size: i32::MAX as usize,
             offset_metadata_max_bytes: 4096,
             offsets_retention_ms: 7 * 24 * 3600 * 1000,
+            offsets_segment_bytes: 100 << 20,
+            compaction_min_records: 10_000,
         }
     }
 }
@@ -109,8 +123,11 @@ pub enum GroupOutput {
     /// Answer request `req`.
     Reply(ReqId, Response),
     /// Append `records` to offsets partition `partition`; report the outcome
-    /// with [`GroupCoordinator::on_write_done`] once durable or failed.
-    Append { partition: i32, write: WriteId, records: Vec<Record> },
+    /// with [`GroupCoordinator::on_write_done`] once durable or failed. With
+    /// `compact`, the records are the partition's whole live state: once they are
+    /// durable, move the log start to their first offset (no records: to the log
+    /// end, if everything is durable).
+    Append { partition: i32, write: WriteId, records: Vec<Record>, compact: bool },
 }
 
 /// The replay state of an offsets partition this coordinator serves.
@@ -146,8 +163,11 @@ pub struct GroupCoordinator {
     pub(crate) config: GroupConfig,
     pub(crate) groups: BTreeMap<String, Group>,
     loads: BTreeMap<i32, Load>,
-    writes: BTreeMap<WriteId, Write>,
+    /// Appends in flight, with their partition.
+    writes: BTreeMap<WriteId, (i32, Write)>,
     next_write: WriteId,
+    /// Records appended per partition since its last compaction.
+    appended: BTreeMap<i32, u64>,
     joins: BTreeMap<u64, JoinedWrites>,
     /// Source of member ids (seeded, so the simulator replays them).
     id_state: u64,
@@ -171,6 +191,7 @@ impl GroupCoordinator {
             loads: BTreeMap::new(),
             writes: BTreeMap::new(),
             next_write: 1,
+            appended: BTreeMap::new(),
             joins: BTreeMap::new(),
             id_state: seed ^ 0x9e37_79b9_7f4a_7c15,
             out: Vec::new(),
@@ -206,11 +227,13 @@ impl GroupCoordinator {
     /// Start serving `partition`: its records are about to be replayed.
     pub fn begin_load(&mut self, partition: i32) {
         self.loads.insert(partition, Load::Loading);
+        self.appended.insert(partition, 0);
         self.groups.retain(|_, g| g.partition != partition);
     }
 
     /// Replay one record of `partition`'s log, in log order.
     pub fn load_record(&mut self, partition: i32, key: &Bytes, value: Option<&Bytes>) {
+        *self.appended.entry(partition).or_default() += 1;
         let entry = match store::decode(key, value) {
             Ok(Some(e)) => e,
             Ok(None) => return,
@@ -271,15 +294,26 @@ impl GroupCoordinator {
     // ---- writes ----
 
     pub(crate) fn append(&mut self, partition: i32, records: Vec<Record>, write: Write) {
+        self.append_as(partition, records, write, false);
+    }
+
+    pub(crate) fn append_as(&mut self, partition: i32, records: Vec<Record>, write: Write, compact: bool) {
         let id = self.next_write;
         self.next_write += 1;
-        self.writes.insert(id, write);
-        self.out.push(GroupOutput::Append { partition, write: id, records });
+        self.writes.insert(id, (partition, write));
+        if !compact {
+            *self.appended.entry(partition).or_default() += records.len() as u64;
+        }
+        self.out.push(GroupOutput::Append { partition, write: id, records, compact });
+    }
+
+    pub(crate) fn writes_in_flight(&self, partition: i32) -> bool {
+        self.writes.values().any(|(p, _)| *p == partition)
     }
 
     /// An append finished: durable (`ok`) or failed.
     pub fn on_write_done(&mut self, write: WriteId, ok: bool, now: Millis) {
-        let Some(w) = self.writes.remove(&write) else { return };
+        let Some((_, w)) = self.writes.remove(&write) else { return };
         match w {
             Write::Commit { req, group, offsets, resp } => offsets::commit_done(self, req, &group, offsets, resp, ok),
             Write::Assignment { group, generation } => membership::assignment_written(self, &group, generation, ok, now),

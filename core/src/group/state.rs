@@ -92,6 +92,8 @@ pub struct Group {
     pub initial_delay_until: Option<Millis>,
     pub state_timestamp: i64,
     pub offsets: BTreeMap<(String, i32), CommittedOffset>,
+    /// The group metadata value last written (compaction rewrites it as is).
+    pub stored: Option<Bytes>,
     next_join_seq: u64,
 }
 
@@ -112,6 +114,7 @@ impl Group {
             initial_delay_until: None,
             state_timestamp: -1,
             offsets: BTreeMap::new(),
+            stored: None,
             next_join_seq: 0,
         }
     }
@@ -210,6 +213,7 @@ impl Group {
     /// Take the stored generation (replay). Members come back with their
     /// assignment; their sessions start when loading finishes.
     pub fn restore(&mut self, s: StoredGroup) {
+        self.stored = Some(super::store::group_value(&s));
         self.generation = s.generation;
         self.protocol_type = (!s.protocol_type.is_empty()).then_some(s.protocol_type);
         self.protocol = s.protocol;

@@ -115,12 +115,12 @@ pub fn decode(key: &Bytes, value: Option<&Bytes>) -> DecodeResult<Option<Entry>>
     match r.i16()? {
         0 | 1 => {
             let (group, topic, partition) = (r.string()?, r.string()?, r.i32()?);
-            let value = value.map(|v| decode_offset_value(v)).transpose()?;
+            let value = value.map(decode_offset_value).transpose()?;
             Ok(Some(Entry::Offset { group, topic, partition, value }))
         }
         2 => {
             let group = r.string()?;
-            let value = value.map(|v| decode_group_value(v)).transpose()?;
+            let value = value.map(decode_group_value).transpose()?;
             Ok(Some(Entry::Group { group, value }))
         }
         _ => Ok(None),

@@ -58,7 +58,7 @@ impl Co {
                     GroupOutput::Reply(req, resp) => {
                         assert!(self.replies.insert(req, resp).is_none(), "request {req} answered twice");
                     }
-                    GroupOutput::Append { partition, write, records } => {
+                    GroupOutput::Append { partition, write, records, .. } => {
                         self.log.entry(partition).or_default().extend(records);
                         if self.hold {
                             self.held.push(write);
@@ -164,7 +164,7 @@ impl Co {
             member_id: member.into(),
             topics: vec![OffsetCommitRequestTopic {
                 name: topic.into(),
-                partitions: vec![OffsetCommitRequestPartition { partition_index: partition, committed_offset: offset, committed_leader_epoch: -1, committed_metadata: Some("md".into()), ..Default::default() }],
+                partitions: vec![OffsetCommitRequestPartition { partition_index: partition, committed_offset: offset, committed_leader_epoch: -1, committed_metadata: Some("md".into()) }],
             }],
             ..Default::default()
         };
