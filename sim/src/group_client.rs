@@ -565,7 +565,7 @@ async fn fetch(ctx: &GroupCtx, c: &mut Client, st: &mut MemberState) -> Next {
         match pd.error_code {
             error_code::NONE => {
                 let decoded = pd.records.as_deref().map(decode_records).unwrap_or_default();
-                if let Some((last, _)) = decoded.records.iter().filter(|(o, _)| *o >= *pos).last() {
+                if let Some((last, _)) = decoded.records.iter().rev().find(|(o, _)| *o >= *pos) {
                     *pos = last + 1;
                     progressed = true;
                 }

@@ -22,7 +22,9 @@ pub fn check(ledger: &Ledger) -> Vec<String> {
             for (m2, p2) in &members[i + 1..] {
                 let shared: Vec<i32> = p1.iter().copied().filter(|p| p2.contains(p)).collect();
                 if !shared.is_empty() {
-                    out.push(format!("group {group} generation {generation}: members {m1} and {m2} were both assigned partitions {shared:?}"));
+                    out.push(format!(
+                        "group {group} generation {generation}: members {m1} and {m2} were both assigned partitions {shared:?}"
+                    ));
                 }
             }
         }
