@@ -52,6 +52,10 @@ pub struct WorkloadSpec {
     /// topic from their committed offsets (0: no group).
     #[serde(default)]
     pub group_members: usize,
+    /// The acks=all producers are idempotent (InitProducerId, sequence
+    /// numbers) and retry the same batch after a lost answer.
+    #[serde(default)]
+    pub idempotent: bool,
 }
 
 /// Relative weights of fault kinds (0 = never), and how many faults per run.
@@ -237,6 +241,7 @@ mod tests {
             "network-clog",
             "latent-corruption",
             "group-member-crash-pause",
+            "idempotent-retry-crash",
         ] {
             assert!(all.iter().any(|s| s.name == name), "missing scenario {name}");
         }

@@ -146,6 +146,9 @@ pub fn main(raw: Vec<String>) -> i32 {
             if let Some(g) = &r.group {
                 println!("  group: {g:?}");
             }
+            if r.idempotent_retries.0 > 0 {
+                println!("  idempotent retries: {} sent, {} acknowledged after an unanswered attempt", r.idempotent_retries.0, r.idempotent_retries.1);
+            }
             if !r.violations.is_empty() {
                 print_failure(&r, args.plant_bug.as_deref());
             } else {

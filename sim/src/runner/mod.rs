@@ -58,6 +58,8 @@ pub struct SeedReport {
     pub produced: usize,
     /// What the group workload did (`None` without one).
     pub group: Option<GroupStats>,
+    /// Idempotent producers' retries, and those answered NONE after an unanswered attempt.
+    pub idempotent_retries: (u64, u64),
 }
 
 /// Counts of what a group workload recorded.
@@ -223,7 +225,7 @@ async fn simulate(seed: u64, scenario: Scenario, knobs: Knobs) -> SeedReport {
     };
     let final_log = readback.await.map_err(|e| format!("read-back task failed: {e:?}")).and_then(|r| r);
     let sim_ms = t0.elapsed().as_millis() as u64;
-    let (violations, acked, failed, unknown, group) = {
+    let (violations, acked, failed, unknown, group, idempotent_retries) = {
         let mut l = ledger.lock().expect("ledger lock");
         l.set_final_readback(final_log);
         let mut v = check::run_checks(&scenario.checks, &l);
@@ -240,7 +242,7 @@ async fn simulate(seed: u64, scenario: Scenario, knobs: Knobs) -> SeedReport {
             member_ids: g.assignments.iter().map(|a| a.member_id.as_str()).collect::<BTreeSet<_>>().len(),
             events: g.events.clone(),
         });
-        (v, acked, failed, unknown, group)
+        (v, acked, failed, unknown, group, (l.idempotent_retries, l.idempotent_retries_acked))
     };
     trace.record(format!("done after {sim_ms} ms: {} violation(s)", violations.len()));
     SeedReport {
@@ -255,6 +257,7 @@ async fn simulate(seed: u64, scenario: Scenario, knobs: Knobs) -> SeedReport {
         acked,
         produced: acked + failed + unknown,
         group,
+        idempotent_retries,
     }
 }
 
