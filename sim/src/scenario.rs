@@ -56,6 +56,11 @@ pub struct WorkloadSpec {
     /// numbers) and retry the same batch after a lost answer.
     #[serde(default)]
     pub idempotent: bool,
+    /// Planted bug (never set in a scenario file; the default run sets it): idempotent
+    /// producers retry their batches without producer id or sequence, so a retry
+    /// of a batch that was written is written again, which `unique` must catch.
+    #[serde(default)]
+    pub plant_unsequenced_retries: bool,
 }
 
 /// Relative weights of fault kinds (0 = never), and how many faults per run.

@@ -108,6 +108,7 @@ pub async fn run_workload(ctx: WorkloadCtx, spec: WorkloadSpec) {
             value_bytes: spec.value_bytes,
             interval: Duration::from_millis(spec.produce_interval_ms),
             idempotent: spec.idempotent && acks == -1,
+            unsequenced: spec.plant_unsequenced_retries,
         };
         if p.idempotent {
             handles.push(madsim::task::spawn(run_idempotent_producer(ctx.clone(), p)));
@@ -137,6 +138,8 @@ pub struct ProducerSpec {
     pub interval: Duration,
     /// Idempotent (acks=all only): see [`run_idempotent_producer`].
     pub idempotent: bool,
+    /// Planted bug: idempotent producers send batches without id and sequence.
+    pub unsequenced: bool,
 }
 
 /// Connect, retrying with backoff until it works, the workload stops or the
@@ -315,7 +318,11 @@ pub async fn run_idempotent_producer(ctx: WorkloadCtx, p: ProducerSpec) {
             .map(|v| Record { timestamp: now_ms, value: Some(Bytes::from(pad_value(v, p.value_bytes))), ..Default::default() })
             .collect();
         let base_sequence = *sequences.get(&partition).unwrap_or(&0);
-        let batch = records::build_batch(&recs, Compression::None, producer.0, producer.1, base_sequence);
+        let batch = if p.unsequenced {
+            records::build_batch(&recs, Compression::None, -1, -1, -1)
+        } else {
+            records::build_batch(&recs, Compression::None, producer.0, producer.1, base_sequence)
+        };
         let mut unanswered = 0u64;
         let mut outcome = Outcome::Unknown { partition };
         let mut new_producer = false;
@@ -783,6 +790,7 @@ mod tests {
             produce_interval_ms: 10,
             group_members: 0,
             idempotent: false,
+            plant_unsequenced_retries: false,
         }
     }
 

@@ -19,7 +19,10 @@ pub const PLANTED_BUG_SCENARIO: &str = "acks-all-burst-crash";
 /// The group scenario: its own determinism check and planted bug
 /// (`stale-offset-fetch`, which the offsets_monotonic checker must catch).
 pub const GROUP_SCENARIO: &str = "group-member-crash-pause";
-/// Seeds the group planted bug may take to be caught.
+/// The idempotent-producer scenario: its planted bug (retries without
+/// sequence numbers) must be caught by the unique checker.
+pub const IDEMPOTENT_SCENARIO: &str = "idempotent-retry-crash";
+/// Seeds the group and idempotent planted bugs may take to be caught.
 pub const GROUP_PLANTED_BUG_SEEDS_MAX: u64 = 10;
 
 #[derive(Debug, Default)]
@@ -212,6 +215,28 @@ pub fn main(raw: Vec<String>) -> i32 {
         } else {
             println!("FAILED no scenario {PLANTED_BUG_SCENARIO} for the determinism and planted-bug checks");
             failed += 1;
+        }
+        match pick(IDEMPOTENT_SCENARIO) {
+            Some(mut s) => {
+                s.workload.plant_unsequenced_retries = true;
+                let caught = (0..GROUP_PLANTED_BUG_SEEDS_MAX)
+                    .map(|seed| (seed, run_seed(seed, &s, &Knobs::default())))
+                    .find(|(_, r)| r.violations.iter().any(|v| v.checker == crate::check::unique::NAME));
+                match caught {
+                    Some((seed, _)) => {
+                        println!("planted bug unsequenced-retries (retries without producer id and sequence) caught at seed {seed} by [unique]");
+                        passed += 1;
+                    }
+                    None => {
+                        println!("FAILED planted bug unsequenced-retries not caught by unique within {GROUP_PLANTED_BUG_SEEDS_MAX} seeds");
+                        failed += 1;
+                    }
+                }
+            }
+            None => {
+                println!("FAILED no scenario {IDEMPOTENT_SCENARIO} for its planted-bug check");
+                failed += 1;
+            }
         }
         match pick(GROUP_SCENARIO) {
             Some(s) => {
