@@ -31,6 +31,9 @@ pub struct BrokerConfig {
     pub flush_interval_ms: i64,
     /// How often retention runs.
     pub retention_check_interval_ms: i64,
+    /// `producer.id.expiration.ms`: an idempotent producer idle this long (by
+    /// its last batch's timestamp) is forgotten on the retention timer.
+    pub producer_id_expiration_ms: i64,
     /// Seed of the broker's random generator (topic ids).
     pub seed: u64,
     /// The group coordinator's settings.
@@ -46,6 +49,8 @@ pub struct BrokerConfig {
 pub struct Knobs {
     /// Answer `acks=all` produces as soon as they are appended, before the sync.
     pub ack_before_sync: bool,
+    /// OffsetFetch answers one less than every committed offset above 0.
+    pub stale_offset_fetch: bool,
 }
 
 impl Default for BrokerConfig {
@@ -64,6 +69,7 @@ impl Default for BrokerConfig {
             partitions_max: 10_000,
             flush_interval_ms: 100,
             retention_check_interval_ms: 60_000,
+            producer_id_expiration_ms: 86_400_000,
             seed: 0,
             groups: crate::group::GroupConfig::default(),
             #[cfg(feature = "sim-knobs")]

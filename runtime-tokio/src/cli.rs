@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use chronik_core::config::BrokerConfig;
+use chronik_core::group::GroupConfig;
 use chronik_core::types::NodeId;
 use clap::{Parser, Subcommand};
 
@@ -90,6 +91,16 @@ pub struct Cli {
     #[arg(long, env = "CHRONIK_FLUSH_INTERVAL_MS", default_value_t = 100, value_parser = clap::value_parser!(i64).range(1..), global = true)]
     pub flush_interval_ms: i64,
 
+    /// How long the first rebalance of an empty consumer group waits for more
+    /// members (Kafka's `group.initial.rebalance.delay.ms`).
+    #[arg(long, env = "CHRONIK_GROUP_INITIAL_REBALANCE_DELAY_MS", default_value_t = 3000, value_parser = clap::value_parser!(i32).range(0..), global = true)]
+    pub group_initial_rebalance_delay_ms: i32,
+
+    /// Partitions of the `__consumer_offsets` topic (Kafka's
+    /// `offsets.topic.num.partitions`); used when it is first created.
+    #[arg(long, env = "CHRONIK_OFFSETS_TOPIC_NUM_PARTITIONS", default_value_t = 50, value_parser = clap::value_parser!(i32).range(1..=1000), global = true)]
+    pub offsets_topic_num_partitions: i32,
+
     /// Log filter, e.g. `info`, `debug` or `chronik_core=debug,info`. Overrides
     /// RUST_LOG; without either the level is `info`.
     #[arg(long, env = "CHRONIK_LOG_LEVEL", global = true)]
@@ -132,6 +143,11 @@ impl Cli {
             default_partitions: self.num_partitions,
             flush_interval_ms: self.flush_interval_ms,
             seed,
+            groups: GroupConfig {
+                initial_rebalance_delay_ms: self.group_initial_rebalance_delay_ms,
+                offsets_partitions: self.offsets_topic_num_partitions,
+                ..GroupConfig::default()
+            },
             ..BrokerConfig::default()
         }
     }

@@ -25,7 +25,16 @@ pub enum Fault {
     DiskFull { node: usize, duration_ms: u64 },
     /// A synced sector of a data file is damaged.
     LatentCorruption { node: usize },
+    /// A group member (client side, by workload slot) loses its connection and
+    /// state; it returns as a new member after the given time.
+    MemberCrash { member: usize, restart_after_ms: u64 },
+    /// A group member stops (no heartbeats) for longer than its session
+    /// timeout, then resumes with its old member id and generation.
+    MemberPause { member: usize, resume_after_ms: u64 },
 }
+
+/// The session timeout group members use; member pauses last longer.
+pub const MEMBER_SESSION_TIMEOUT_MS: u64 = 3_000;
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct FaultSchedule {
@@ -88,11 +97,38 @@ impl FaultSchedule {
         events.sort_by_key(|(at, _)| *at);
         FaultSchedule { events }
     }
+
+    /// Add `mix.member_events` group-member faults over `members` workload
+    /// slots, drawn from their own stream of `seed` (so node faults do not
+    /// change), within the first three quarters of `duration_ms` so that every
+    /// member is back well before the faults stop. Crashes restart after
+    /// 0.2-3 s; pauses last 0.5-3 s past [`MEMBER_SESSION_TIMEOUT_MS`].
+    pub fn add_member_faults(&mut self, seed: u64, mix: &FaultMix, members: usize, duration_ms: u64) {
+        let total = mix.member_crash as u64 + mix.member_pause as u64;
+        let window = duration_ms * 3 / 4;
+        if total == 0 || members == 0 || window == 0 {
+            return;
+        }
+        let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x6d65_6d62_6572_7321);
+        for _ in 0..mix.member_events {
+            let at = rng.gen_range(0..window);
+            let member = rng.gen_range(0..members);
+            let fault = if rng.gen_range(0..total) < mix.member_crash as u64 {
+                Fault::MemberCrash { member, restart_after_ms: rng.gen_range(200..=3_000) }
+            } else {
+                Fault::MemberPause { member, resume_after_ms: MEMBER_SESSION_TIMEOUT_MS + rng.gen_range(500..=3_000) }
+            };
+            self.events.push((at, fault));
+        }
+        self.events.sort_by_key(|(at, _)| *at);
+    }
 }
 
 impl Fault {
+    /// The broker node the fault hits (`usize::MAX` for a group-member fault).
     pub fn node(&self) -> usize {
         match self {
+            Fault::MemberCrash { .. } | Fault::MemberPause { .. } => usize::MAX,
             Fault::Crash { node, .. }
             | Fault::Pause { node, .. }
             | Fault::Clog { node, .. }
@@ -152,11 +188,33 @@ mod tests {
                         assert!((100..=1_000).contains(per_mille) && (200..=2_000).contains(duration_ms))
                     }
                     Fault::DiskFull { duration_ms, .. } => assert!((200..=2_000).contains(duration_ms)),
+                    Fault::MemberCrash { .. } | Fault::MemberPause { .. } => panic!("member fault without member events: {f:?}"),
                 }
             }
             // Crash has weight 3 of 8: it shows up.
             assert!(s.events.iter().any(|(_, f)| matches!(f, Fault::Crash { .. })));
         }
+    }
+
+    // Proves: member faults come in the first three quarters, on existing slots, pauses outlast the session timeout, and node faults stay as they were.
+    #[test]
+    fn member_faults() {
+        let m = FaultMix { member_events: 40, member_crash: 1, member_pause: 1, ..mix() };
+        let plain = FaultSchedule::generate(3, &m, 1, 20_000);
+        let mut s = plain.clone();
+        s.add_member_faults(3, &m, 3, 20_000);
+        assert_eq!(s.events.len(), plain.events.len() + 40);
+        let nodes: Vec<_> = s.events.iter().filter(|(_, f)| f.node() != usize::MAX).cloned().collect();
+        assert_eq!(nodes, plain.events);
+        assert!(s.events.windows(2).all(|w| w[0].0 <= w[1].0));
+        for (at, f) in &s.events {
+            match f {
+                Fault::MemberCrash { member, restart_after_ms } => assert!(*at < 15_000 && *member < 3 && (200..=3_000).contains(restart_after_ms)),
+                Fault::MemberPause { member, resume_after_ms } => assert!(*at < 15_000 && *member < 3 && *resume_after_ms > MEMBER_SESSION_TIMEOUT_MS),
+                _ => {}
+            }
+        }
+        assert!(s.events.iter().any(|(_, f)| matches!(f, Fault::MemberPause { .. })));
     }
 
     // Proves: only-crash mix gives only crashes; no weights or no events give an empty schedule.

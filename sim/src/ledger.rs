@@ -67,6 +67,12 @@ pub struct Ledger {
     pub invalid_batches: Vec<InvalidBatch>,
     /// The final read-back (`None` until the runner records it; `Err` if it failed).
     pub final_readback: Option<Result<ReadBack, String>>,
+    /// Produce requests idempotent producers sent again (same batch, same sequence).
+    pub idempotent_retries: u64,
+    /// Retried batches answered NONE after an earlier attempt had no answer.
+    pub idempotent_retries_acked: u64,
+    /// What group members did and saw (empty without a group workload).
+    pub groups: crate::group_ledger::GroupHistory,
 }
 
 /// Shared between the workload's tasks.

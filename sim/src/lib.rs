@@ -21,6 +21,8 @@ pub mod check;
 pub mod client;
 pub mod disk;
 pub mod faults;
+pub mod group_client;
+pub mod group_ledger;
 pub mod ledger;
 pub mod node;
 pub mod runner;

@@ -48,6 +48,19 @@ pub struct WorkloadSpec {
     /// Pause between produce requests of one producer, ms.
     #[serde(default)]
     pub produce_interval_ms: u64,
+    /// Members of one consumer group ([`crate::group_client`]) reading the
+    /// topic from their committed offsets (0: no group).
+    #[serde(default)]
+    pub group_members: usize,
+    /// The acks=all producers are idempotent (InitProducerId, sequence
+    /// numbers) and retry the same batch after a lost answer.
+    #[serde(default)]
+    pub idempotent: bool,
+    /// Planted bug (never set in a scenario file; the default run sets it): idempotent
+    /// producers retry their batches without producer id or sequence, so a retry
+    /// of a batch that was written is written again, which `unique` must catch.
+    #[serde(default)]
+    pub plant_unsequenced_retries: bool,
 }
 
 /// Relative weights of fault kinds (0 = never), and how many faults per run.
@@ -81,6 +94,16 @@ pub struct FaultMix {
     /// Packet loss rate on the network.
     #[serde(default)]
     pub net_loss: f64,
+    /// Faults of group members (client side) per run, drawn over the members
+    /// by these weights: a crash (the member loses its state and returns as a
+    /// new member) or a pause past its session timeout (it returns with its old
+    /// member id and must rejoin).
+    #[serde(default)]
+    pub member_events: usize,
+    #[serde(default)]
+    pub member_crash: u32,
+    #[serde(default)]
+    pub member_pause: u32,
 }
 
 /// Which checks apply (a scenario that corrupts synced data on a single node
@@ -100,6 +123,15 @@ pub struct Checks {
     pub valid_batches: bool,
     #[serde(default)]
     pub liveness: bool,
+    /// Committed offsets never go backwards (group workload).
+    #[serde(default)]
+    pub offsets_monotonic: bool,
+    /// Assignments within a generation are disjoint (group workload).
+    #[serde(default)]
+    pub group_assignment: bool,
+    /// After the faults stop the group becomes stable with every partition assigned.
+    #[serde(default)]
+    pub group_liveness: bool,
 }
 
 /// Parse one scenario from TOML text; `origin` (a file name) prefixes every error.
@@ -163,6 +195,13 @@ fn validate(s: &Scenario) -> Result<(), String> {
     if f.events > 0 && f.total_weight() == 0 {
         return Err("faults.events > 0 but every weight is 0".into());
     }
+    if f.member_events > 0 && (f.member_crash + f.member_pause == 0 || w.group_members == 0) {
+        return Err("faults.member_events > 0 needs member weights and workload.group_members > 0".into());
+    }
+    let c = &s.checks;
+    if (c.offsets_monotonic || c.group_assignment || c.group_liveness) && w.group_members == 0 {
+        return Err("group checks need workload.group_members > 0".into());
+    }
     Ok(())
 }
 
@@ -206,6 +245,8 @@ mod tests {
             "torn-tail-restart",
             "network-clog",
             "latent-corruption",
+            "group-member-crash-pause",
+            "idempotent-retry-crash",
         ] {
             assert!(all.iter().any(|s| s.name == name), "missing scenario {name}");
         }

@@ -19,6 +19,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use chronik_core::protocol::error_code;
 use chronik_core::protocol::messages::create_topics::{CreatableTopic, CreatableTopicConfig, CreateTopicsRequest};
+use chronik_core::protocol::messages::init_producer_id::InitProducerIdRequest;
 use chronik_core::protocol::messages::fetch::{FetchPartition, FetchRequest, FetchTopic, PartitionData};
 use chronik_core::protocol::messages::produce::{PartitionProduceData, ProduceRequest, TopicProduceData};
 use chronik_core::protocol::messages::{Request, Response};
@@ -106,8 +107,14 @@ pub async fn run_workload(ctx: WorkloadCtx, spec: WorkloadSpec) {
             batch_records: spec.batch_records.max(1),
             value_bytes: spec.value_bytes,
             interval: Duration::from_millis(spec.produce_interval_ms),
+            idempotent: spec.idempotent && acks == -1,
+            unsequenced: spec.plant_unsequenced_retries,
         };
-        handles.push(madsim::task::spawn(run_producer(ctx.clone(), p)));
+        if p.idempotent {
+            handles.push(madsim::task::spawn(run_idempotent_producer(ctx.clone(), p)));
+        } else {
+            handles.push(madsim::task::spawn(run_producer(ctx.clone(), p)));
+        }
     }
     for id in 0..spec.consumers {
         handles.push(madsim::task::spawn(run_consumer(ctx.clone(), id, spec.partitions)));
@@ -129,6 +136,10 @@ pub struct ProducerSpec {
     pub value_bytes: usize,
     /// Pause between requests (acks=0 producers pause at least 1 ms).
     pub interval: Duration,
+    /// Idempotent (acks=all only): see [`run_idempotent_producer`].
+    pub idempotent: bool,
+    /// Planted bug: idempotent producers send batches without id and sequence.
+    pub unsequenced: bool,
 }
 
 /// Connect, retrying with backoff until it works, the workload stops or the
@@ -241,6 +252,151 @@ pub async fn run_producer(ctx: WorkloadCtx, p: ProducerSpec) {
                 client = None;
                 sleep(BACKOFF_MIN).await;
             }
+        }
+        if !p.interval.is_zero() {
+            sleep(p.interval).await;
+        }
+    }
+}
+
+/// How long an idempotent producer waits for one answer before retrying the
+/// same batch on a new connection (short, so that clogs make retries while the
+/// first attempt may still arrive late).
+const IDEMPOTENT_REQUEST_TIMEOUT: Duration = Duration::from_millis(1_000);
+/// Attempts at one batch before giving up on it (the stop flag normally ends them first).
+const IDEMPOTENT_ATTEMPTS_MAX: usize = 200;
+const INIT_PRODUCER_ID_VERSION: i16 = 4;
+
+/// InitProducerId until it works: (producer id, epoch), or `None` when stopped.
+async fn init_producer_id(ctx: &WorkloadCtx, client: &mut Option<Client>) -> Option<(i64, i16)> {
+    for _ in 0..MAX_CONNECT_ATTEMPTS {
+        if ctx.done() {
+            return None;
+        }
+        let c = reuse_or_connect(ctx, client).await?;
+        let req = Request::InitProducerId(InitProducerIdRequest { transactional_id: None, transaction_timeout_ms: -1, producer_id: -1, producer_epoch: -1 });
+        match c.call(INIT_PRODUCER_ID_VERSION, req, REQUEST_TIMEOUT).await {
+            Ok(Response::InitProducerId(r)) if r.error_code == error_code::NONE => return Some((r.producer_id, r.producer_epoch)),
+            Ok(Response::InitProducerId(_)) => {}
+            _ => *client = None,
+        }
+        sleep(BACKOFF_MAX).await;
+    }
+    None
+}
+
+/// An idempotent acks=all producer, as Kafka's: one producer id, a sequence
+/// per partition, one batch in flight, and every batch retried — the same
+/// bytes, the same sequence — after a timeout, a lost connection or a
+/// retriable error, until acknowledged or stopped. A retry of a batch that was
+/// written must be answered with its original offsets, not written twice
+/// (the `unique` checker sees a duplicate as one value at two offsets). Only
+/// the final outcome of a value is recorded: Acked, or Unknown if any attempt
+/// went unanswered, or Failed. A sequence or producer error
+/// (OUT_OF_ORDER_SEQUENCE_NUMBER, UNKNOWN_PRODUCER_ID, INVALID_PRODUCER_EPOCH)
+/// ends the batch and starts over with a new producer id.
+pub async fn run_idempotent_producer(ctx: WorkloadCtx, p: ProducerSpec) {
+    let mut client: Option<Client> = None;
+    let Some(mut producer) = init_producer_id(&ctx, &mut client).await else { return };
+    let mut sequences: BTreeMap<i32, i32> = BTreeMap::new();
+    let mut seq: u64 = 0;
+    let partitions = p.partitions.max(1);
+    for request in 0..MAX_REQUESTS {
+        if ctx.done() {
+            break;
+        }
+        let partition = ((p.id + request) % partitions as usize) as i32;
+        let values: Vec<String> = (0..p.batch_records)
+            .map(|_| {
+                seq += 1;
+                value_name(p.id, seq - 1)
+            })
+            .collect();
+        let now_ms = madsim::time::TimeHandle::current().now_time().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64);
+        let recs: Vec<Record> = values
+            .iter()
+            .map(|v| Record { timestamp: now_ms, value: Some(Bytes::from(pad_value(v, p.value_bytes))), ..Default::default() })
+            .collect();
+        let base_sequence = *sequences.get(&partition).unwrap_or(&0);
+        let batch = if p.unsequenced {
+            records::build_batch(&recs, Compression::None, -1, -1, -1)
+        } else {
+            records::build_batch(&recs, Compression::None, producer.0, producer.1, base_sequence)
+        };
+        let mut unanswered = 0u64;
+        let mut outcome = Outcome::Unknown { partition };
+        let mut new_producer = false;
+        for attempt in 0..IDEMPOTENT_ATTEMPTS_MAX {
+            if ctx.done() {
+                break;
+            }
+            if attempt > 0 {
+                lock(&ctx.ledger).idempotent_retries += 1;
+            }
+            let Some(c) = reuse_or_connect(&ctx, &mut client).await else { break };
+            let req = Request::Produce(ProduceRequest {
+                transactional_id: None,
+                acks: -1,
+                timeout_ms: PRODUCE_TIMEOUT_MS,
+                topic_data: vec![TopicProduceData {
+                    name: ctx.topic.clone(),
+                    partition_data: vec![PartitionProduceData { index: partition, records: Some(batch.clone()) }],
+                }],
+            });
+            let code = match c.call(PRODUCE_VERSION, req, IDEMPOTENT_REQUEST_TIMEOUT).await {
+                Ok(Response::Produce(resp)) => {
+                    let part = resp.responses.iter().filter(|t| t.name == ctx.topic).flat_map(|t| t.partition_responses.iter()).find(|r| r.index == partition);
+                    match part {
+                        Some(r) if r.error_code == error_code::NONE => {
+                            outcome = Outcome::Acked { partition, offset: r.base_offset, acks: -1 };
+                            if unanswered > 0 {
+                                lock(&ctx.ledger).idempotent_retries_acked += 1;
+                            }
+                            break;
+                        }
+                        Some(r) => Some(r.error_code),
+                        None => None,
+                    }
+                }
+                _ => {
+                    client = None;
+                    None
+                }
+            };
+            match code {
+                Some(error_code::OUT_OF_ORDER_SEQUENCE_NUMBER | error_code::UNKNOWN_PRODUCER_ID | error_code::INVALID_PRODUCER_EPOCH) => {
+                    if unanswered == 0 {
+                        outcome = Outcome::Failed { partition, error_code: code.unwrap_or_default() };
+                    }
+                    new_producer = true;
+                    break;
+                }
+                // Retriable: the batch may or may not be in the log (e.g. a timeout waiting for the sync).
+                Some(_) | None => unanswered += 1,
+            }
+            sleep(BACKOFF_MIN).await;
+        }
+        {
+            let mut l = lock(&ctx.ledger);
+            for (i, v) in values.iter().enumerate() {
+                let o = match &outcome {
+                    Outcome::Acked { partition, offset, acks } => Outcome::Acked { partition: *partition, offset: offset + i as i64, acks: *acks },
+                    other => other.clone(),
+                };
+                l.record_outcome(v, o);
+            }
+        }
+        match outcome {
+            Outcome::Acked { .. } => {
+                sequences.insert(partition, base_sequence.wrapping_add(values.len() as i32) & i32::MAX);
+            }
+            _ if new_producer => {
+                let Some(np) = init_producer_id(&ctx, &mut client).await else { break };
+                producer = np;
+                sequences.clear();
+            }
+            // Gave up (stopped): nothing follows.
+            _ => break,
         }
         if !p.interval.is_zero() {
             sleep(p.interval).await;
@@ -616,6 +772,7 @@ mod tests {
             hw_monotonic: true,
             valid_batches: true,
             liveness: true,
+            ..Default::default()
         };
         let v = crate::check::run_checks(&all, &ledger);
         (ledger, v)
@@ -631,6 +788,9 @@ mod tests {
             value_bytes: 40,
             consumers: 2,
             produce_interval_ms: 10,
+            group_members: 0,
+            idempotent: false,
+            plant_unsequenced_retries: false,
         }
     }
 

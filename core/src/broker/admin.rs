@@ -204,6 +204,7 @@ impl Broker {
         };
         match op {
             MetaOp::Startup(step) => self.on_startup_step(step, result),
+            MetaOp::ProducerIdBlock { start, end } => self.on_producer_id_block(start, end, failed),
             MetaOp::DescriptionWritten { topic, change } => {
                 if let Some(why) = failed {
                     tracing::error!(topic, %why, ?change, "writing the topic description failed");

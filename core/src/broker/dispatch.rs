@@ -65,6 +65,7 @@ impl Broker {
             Request::AlterConfigs(req) => self.handle_alter_configs(ctx, req),
             Request::IncrementalAlterConfigs(req) => self.handle_incremental_alter_configs(ctx, req),
             Request::DeleteRecords(req) => self.handle_delete_records(ctx, req),
+            Request::InitProducerId(req) => self.handle_init_producer_id(ctx, req),
             Request::OffsetForLeaderEpoch(req) => self.handle_offset_for_leader_epoch(ctx, req),
             Request::FindCoordinator(req) => self.handle_find_coordinator(ctx, req),
             r @ (Request::JoinGroup(_)

@@ -61,6 +61,8 @@ fn read_error(e: &LogError) -> i16 {
         LogError::OffsetOutOfRange => error_code::OFFSET_OUT_OF_RANGE,
         LogError::Storage(_) => error_code::KAFKA_STORAGE_ERROR,
         LogError::NotReady => error_code::NOT_LEADER_OR_FOLLOWER,
+        // Only appends check producers; a read never gets these.
+        LogError::InvalidProducerEpoch(_) | LogError::OutOfOrderSequence(_) => error_code::UNKNOWN_SERVER_ERROR,
     }
 }
 

@@ -172,7 +172,11 @@ impl Broker {
             for o in outputs {
                 match o {
                     GroupOutput::Reply(req, resp) => match self.pending.remove(&req) {
-                        Some(Pending::Group(ctx)) => self.respond(&ctx, resp),
+                        Some(Pending::Group(ctx)) => {
+                            #[cfg(feature = "sim-knobs")]
+                            let resp = planted_group_bug(&self.config.knobs, resp);
+                            self.respond(&ctx, resp)
+                        }
                         Some(other) => {
                             self.pending.insert(req, other);
                             tracing::error!(req, "group reply for a request that is not a group request");
@@ -354,4 +358,17 @@ pub(crate) fn poll_load(b: &mut Broker, id: ReqId, mut l: GroupLoad) -> Option<G
             None
         }
     }
+}
+
+/// The simulator's planted group bugs (feature `sim-knobs`).
+#[cfg(feature = "sim-knobs")]
+fn planted_group_bug(knobs: &crate::config::Knobs, mut resp: crate::protocol::messages::Response) -> crate::protocol::messages::Response {
+    if let crate::protocol::messages::Response::OffsetFetch(r) = &mut resp {
+        if knobs.stale_offset_fetch {
+            let older = |o: &mut i64| *o = if *o > 0 { *o - 1 } else { *o };
+            r.topics.iter_mut().flat_map(|t| t.partitions.iter_mut()).for_each(|p| older(&mut p.committed_offset));
+            r.groups.iter_mut().flat_map(|g| g.topics.iter_mut()).flat_map(|t| t.partitions.iter_mut()).for_each(|p| older(&mut p.committed_offset));
+        }
+    }
+    resp
 }

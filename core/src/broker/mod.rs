@@ -21,6 +21,7 @@
 //!   partitions), [`configs`], [`records_admin`] (DeleteRecords,
 //!   OffsetForLeaderEpoch).
 //! - [`topics`], [`topic_config`]: the registry and its persistence.
+//! - [`producer_ids`]: InitProducerId and the persisted producer id blocks.
 //! - [`startup`]: recovery of the data directory.
 
 pub mod admin;
@@ -34,10 +35,13 @@ mod group_tests;
 pub mod list_offsets;
 pub mod metadata;
 pub mod produce;
+pub mod producer_ids;
 pub mod records_admin;
 pub mod startup;
 #[cfg(test)]
 pub(crate) mod testkit;
+#[cfg(test)]
+mod idempotence_tests;
 #[cfg(test)]
 mod tests;
 pub mod topic_config;
@@ -93,6 +97,7 @@ pub enum Pending {
     GroupWrite(groups::GroupWrite),
     /// The replay of an offsets partition.
     GroupLoad(groups::GroupLoad),
+    InitProducerId(producer_ids::InitProducerIdPending),
 }
 
 /// One partition of one topic, with whatever waits on it.
@@ -140,6 +145,8 @@ pub enum MetaOp {
     DescriptionRemoved { topic: String },
     /// An orphan directory removed.
     OrphanRemoved,
+    /// The end of a producer id block persisted.
+    ProducerIdBlock { start: i64, end: i64 },
 }
 
 /// The broker. See the module docs for the driver contract.
@@ -158,8 +165,9 @@ pub struct Broker {
     pub(crate) pending: BTreeMap<ReqId, Pending>,
     next_req: ReqId,
     pub(crate) meta_ops: BTreeMap<IoId, MetaOp>,
+    pub(crate) producer_ids: producer_ids::ProducerIds,
     /// Requests to re-check after the current input (admin requests wait on topic changes).
-    recheck: BTreeSet<ReqId>,
+    pub(crate) recheck: BTreeSet<ReqId>,
     phase: Phase,
     pub(crate) startup: startup::Startup,
     next_flush: Millis,
@@ -195,6 +203,7 @@ impl Broker {
             pending: BTreeMap::new(),
             next_req: 1,
             meta_ops: BTreeMap::new(),
+            producer_ids: producer_ids::ProducerIds::default(),
             recheck: BTreeSet::new(),
             phase: Phase::Starting,
             startup: startup::Startup::default(),
@@ -525,6 +534,7 @@ impl Broker {
             Pending::Group(ctx) => Some(Pending::Group(ctx)),
             Pending::GroupWrite(x) => groups::poll_write(self, id, x).map(Pending::GroupWrite),
             Pending::GroupLoad(x) => groups::poll_load(self, id, x).map(Pending::GroupLoad),
+            Pending::InitProducerId(x) => producer_ids::poll(self, id, x).map(Pending::InitProducerId),
         };
         if let Some(p) = still {
             self.pending.insert(id, p);
@@ -545,10 +555,12 @@ impl Broker {
         if self.phase == Phase::Serving && now >= self.next_retention {
             self.next_retention = now.plus_ms(self.config.retention_check_interval_ms);
             let owners: Vec<u64> = self.partitions.iter().filter(|(_, p)| p.is_ready()).map(|(o, _)| *o).collect();
+            let expiration_ms = self.config.producer_id_expiration_ms;
             for owner in owners {
                 if let Some(p) = self.partitions.get_mut(&owner) {
                     let mut io = IoScope { queue: &mut self.disk, owner };
                     p.log.enforce_retention(now, &mut io);
+                    p.log.expire_producers(now, expiration_ms);
                 }
             }
             self.groups.expire_offsets(now);

@@ -6,6 +6,11 @@
 //!   any sync; a failed write is answered with KAFKA_STORAGE_ERROR.
 //! - `acks=all` (-1): answered only when the high watermark (the durable offset)
 //!   covers every record of the request; asserted when answering.
+//! - Idempotent batches are checked by the log (see `log::producer_state`):
+//!   INVALID_PRODUCER_EPOCH, OUT_OF_ORDER_SEQUENCE_NUMBER, or, for a retry of a
+//!   batch in the log, the original offsets at the level `acks` asks for.
+//!   Transactional batches are accepted like any idempotent batch, as before
+//!   (no transaction coordinator exists to give a client a transactional id).
 
 use crate::log::{IoScope, LogError, LogState};
 use crate::protocol::error_code;
@@ -153,11 +158,19 @@ impl Broker {
                 if self.config.knobs.ack_before_sync {
                     level = Level::Written;
                 }
+                // A duplicate (a producer's retry) answers with the original
+                // offsets once they reach the same level its acks ask for: the
+                // original may not be written or durable yet.
+                if a.duplicate {
+                    tracing::debug!(topic, partition = index, base = %a.base_offset, "duplicate idempotent batch; answering with the original offsets");
+                }
                 Ok((r, Some((a.last_offset.next(), level))))
             }
             Err(LogError::Storage(why)) => Err(partition_error(index, error_code::KAFKA_STORAGE_ERROR, Some(why))),
             Err(LogError::NotReady) => Err(partition_error(index, error_code::NOT_LEADER_OR_FOLLOWER, None)),
             Err(LogError::OffsetOutOfRange) => Err(partition_error(index, error_code::UNKNOWN_SERVER_ERROR, None)),
+            Err(LogError::InvalidProducerEpoch(why)) => Err(partition_error(index, error_code::INVALID_PRODUCER_EPOCH, Some(why))),
+            Err(LogError::OutOfOrderSequence(why)) => Err(partition_error(index, error_code::OUT_OF_ORDER_SEQUENCE_NUMBER, Some(why))),
         }
     }
 }

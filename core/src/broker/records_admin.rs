@@ -45,6 +45,8 @@ impl Broker {
                                 Err(LogError::OffsetOutOfRange) => r.error_code = error_code::OFFSET_OUT_OF_RANGE,
                                 Err(LogError::Storage(_)) => r.error_code = error_code::KAFKA_STORAGE_ERROR,
                                 Err(LogError::NotReady) => r.error_code = error_code::NOT_LEADER_OR_FOLLOWER,
+                                // Only appends check producers.
+                                Err(LogError::InvalidProducerEpoch(_) | LogError::OutOfOrderSequence(_)) => r.error_code = error_code::UNKNOWN_SERVER_ERROR,
                             }
                         }
                     }

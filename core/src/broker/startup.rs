@@ -1,6 +1,7 @@
 //! Recovery of the data directory at start.
 //!
-//! 1. List `__meta/topics` and the data directory root.
+//! 1. List `__meta/topics` and the data directory root; read the producer id
+//!    block end (see [`super::producer_ids`]).
 //! 2. Read every topic description; open each partition log (each recovers
 //!    itself: see [`crate::log`]).
 //! 3. Remove partition directories that no description claims (an interrupted
@@ -12,6 +13,7 @@ use std::collections::BTreeSet;
 
 use crate::io::{DirEntry, DiskOp, DiskResult};
 
+use super::producer_ids;
 use super::topic_config::TopicConfig;
 use super::topics::{self, Topic, TopicDescription, TopicState};
 use super::{Broker, MetaOp};
@@ -21,6 +23,8 @@ pub enum StartupStep {
     ListTopics,
     ListRoot,
     ReadTopic(String),
+    ListMeta,
+    ReadProducerIds,
 }
 
 #[derive(Debug, Default)]
@@ -41,6 +45,10 @@ impl Broker {
             self.meta_ops.insert(id, MetaOp::Startup(step));
             self.startup.outstanding += 1;
         }
+        // Listed first, so a new broker does not issue a read bound to fail.
+        let id = self.meta_io().submit(DiskOp::ListDir { path: producer_ids::META_DIR.into() });
+        self.meta_ops.insert(id, MetaOp::Startup(StartupStep::ListMeta));
+        self.startup.outstanding += 1;
     }
 
     pub(crate) fn on_startup_step(&mut self, step: StartupStep, result: DiskResult) {
@@ -65,6 +73,20 @@ impl Broker {
                     self.startup.broken.insert(name);
                 }
             },
+            (StartupStep::ListMeta, DiskResult::Listing(entries)) => {
+                if entries.iter().any(|e| !e.is_dir && e.name == producer_ids::PRODUCER_IDS_NAME) {
+                    let id = self.meta_io().submit(DiskOp::ReadFile { path: producer_ids::PRODUCER_IDS_FILE.into() });
+                    self.meta_ops.insert(id, MetaOp::Startup(StartupStep::ReadProducerIds));
+                    self.startup.outstanding += 1;
+                }
+            }
+            (StartupStep::ReadProducerIds, DiskResult::Read(bytes)) => match producer_ids::decode_block_end(&bytes) {
+                Some(end) => self.producer_ids.start_at(end),
+                None => tracing::error!("the producer id block file is corrupt; ids will start above those in the logs"),
+            },
+            (StartupStep::ReadProducerIds | StartupStep::ListMeta, DiskResult::Failed(why)) => {
+                tracing::error!(%why, "reading the producer id block failed; ids will start above those in the logs");
+            }
             (step, DiskResult::Failed(why)) => {
                 tracing::error!(?step, %why, "reading the data directory failed");
                 if let StartupStep::ReadTopic(name) = step {
@@ -107,6 +129,7 @@ impl Broker {
         }
         let loading = self.partitions.values().any(|p| matches!(p.log.state(), crate::log::LogState::Loading));
         if !loading {
+            self.settle_producer_id_start();
             self.mark_ready();
         }
     }

@@ -24,6 +24,8 @@ pub(crate) struct Harness {
     pub queued: VecDeque<DiskRequest>,
     /// When set, syncs stay queued until released.
     pub hold_syncs: bool,
+    /// When set, `ReplaceFile` operations stay queued until released.
+    pub hold_replace_files: bool,
     pub received: BTreeMap<ConnId, BytesMut>,
     pub closed: Vec<ConnId>,
     pub ready: bool,
@@ -45,6 +47,7 @@ impl Harness {
             now,
             queued: VecDeque::new(),
             hold_syncs: false,
+            hold_replace_files: false,
             received: BTreeMap::new(),
             closed: Vec::new(),
             ready: false,
@@ -70,11 +73,15 @@ impl Harness {
         }
     }
 
-    /// Run disk operations until nothing more happens (held syncs stay queued).
+    /// Run disk operations until nothing more happens (held operations stay queued).
     pub fn settle(&mut self) {
         for _ in 0..100_000 {
             self.drain();
-            let pos = self.queued.iter().position(|r| !(self.hold_syncs && matches!(r.op, DiskOp::Sync { .. })));
+            let held = |op: &DiskOp| {
+                (self.hold_syncs && matches!(op, DiskOp::Sync { .. }))
+                    || (self.hold_replace_files && matches!(op, DiskOp::ReplaceFile { .. }))
+            };
+            let pos = self.queued.iter().position(|r| !held(&r.op));
             let Some(pos) = pos else { return };
             let req = self.queued.remove(pos).expect("position valid");
             let result = self.disk.exec(req.op);

@@ -11,11 +11,11 @@ use crate::records::{build_batch, decode_batch, scan, Compression, Record};
 
 use super::testkit::Harness;
 
-fn config() -> BrokerConfig {
+pub(super) fn config() -> BrokerConfig {
     BrokerConfig { flush_interval_ms: 1000, ..Default::default() }
 }
 
-fn batch(values: &[&str], timestamp: i64) -> Bytes {
+pub(super) fn batch(values: &[&str], timestamp: i64) -> Bytes {
     let records: Vec<Record> = values
         .iter()
         .map(|v| Record { timestamp, key: None, value: Some(Bytes::copy_from_slice(v.as_bytes())), ..Default::default() })
@@ -23,7 +23,7 @@ fn batch(values: &[&str], timestamp: i64) -> Bytes {
     build_batch(&records, Compression::None, -1, -1, -1)
 }
 
-fn produce_req(topic: &str, partition: i32, acks: i16, records: Bytes) -> Request {
+pub(super) fn produce_req(topic: &str, partition: i32, acks: i16, records: Bytes) -> Request {
     Request::Produce(produce::ProduceRequest {
         acks,
         timeout_ms: 30_000,
@@ -35,7 +35,7 @@ fn produce_req(topic: &str, partition: i32, acks: i16, records: Bytes) -> Reques
     })
 }
 
-fn create_topic(h: &mut Harness, conn: crate::types::ConnId, name: &str, partitions: i32, configs: &[(&str, &str)]) -> i16 {
+pub(super) fn create_topic(h: &mut Harness, conn: crate::types::ConnId, name: &str, partitions: i32, configs: &[(&str, &str)]) -> i16 {
     let req = Request::CreateTopics(create_topics::CreateTopicsRequest {
         topics: vec![create_topics::CreatableTopic {
             name: name.into(),

@@ -73,10 +73,15 @@ impl GroupCoordinator {
         }
         let protocols: Vec<(String, Bytes)> = r.protocols.iter().map(|p| (p.name.clone(), p.metadata.clone())).collect();
         let partition = self.partition_for(&r.group_id);
-        let group = self.groups.entry(r.group_id.clone()).or_insert_with(|| Group::new(r.group_id.clone(), partition));
-        if !group.accepts(&r.protocol_type, &protocols) {
+        let accepted = match self.groups.get(&r.group_id) {
+            Some(g) => g.accepts(&r.protocol_type, &protocols),
+            None if !r.member_id.is_empty() => return reply(self, join_error(error_code::UNKNOWN_MEMBER_ID, &r.member_id)),
+            None => !protocols.is_empty() && !r.protocol_type.is_empty(),
+        };
+        if !accepted {
             return reply(self, join_error(error_code::INCONSISTENT_GROUP_PROTOCOL, &r.member_id));
         }
+        let group = self.groups.entry(r.group_id.clone()).or_insert_with(|| Group::new(r.group_id.clone(), partition));
         // JoinGroup v0 has no rebalance timeout: it is the session timeout.
         let rebalance_timeout_ms = if r.rebalance_timeout_ms < 0 { r.session_timeout_ms } else { r.rebalance_timeout_ms };
         let parked = Parked { req, version };

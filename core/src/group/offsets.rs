@@ -82,10 +82,12 @@ impl GroupCoordinator {
         }
         let simple = r.generation_id_or_member_epoch < 0 && r.member_id.is_empty() && r.group_instance_id.is_none();
         let partition = self.partition_for(&r.group_id);
-        let group = self.groups.entry(r.group_id.clone()).or_insert_with(|| Group::new(r.group_id.clone(), partition));
         if simple {
+            // Offsets-only groups (consumers using assign) come into being here.
+            let group = self.groups.entry(r.group_id.clone()).or_insert_with(|| Group::new(r.group_id.clone(), partition));
             return (group.state != GroupState::Empty).then_some(error_code::UNKNOWN_MEMBER_ID);
         }
+        let Some(group) = self.groups.get_mut(&r.group_id) else { return Some(error_code::UNKNOWN_MEMBER_ID) };
         if group.is_fenced(&r.member_id, r.group_instance_id.as_deref()) {
             return Some(FENCED_INSTANCE_ID);
         }

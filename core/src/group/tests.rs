@@ -454,3 +454,16 @@ fn member_ids_are_unique() {
     let unique: std::collections::BTreeSet<&String> = ids.iter().collect();
     assert_eq!(unique.len(), 200);
 }
+
+/// Refused joins and commits leave no group behind (ListGroups stays empty).
+#[test]
+fn refused_requests_create_no_group() {
+    let mut co = Co::new();
+    let j = co.join("g", "", None, &[]);
+    assert_eq!(co.join_reply(j).unwrap().error_code, ec::INCONSISTENT_GROUP_PROTOCOL);
+    let j = co.join("g", "stale-member", None, &["range"]);
+    assert_eq!(co.join_reply(j).unwrap().error_code, ec::UNKNOWN_MEMBER_ID);
+    let c = co.commit("g", "stale-member", 3, "t", 0, 1);
+    assert_eq!(co.commit_code(c), Some(ec::UNKNOWN_MEMBER_ID));
+    assert_eq!(co.c.group_state("g"), None);
+}

@@ -15,6 +15,10 @@
 //!   or stale index is ignored and the segment rescanned.
 //! - `log-start-offset`: magic `CKLS` | version u16 | offset i64 | crc32c u32,
 //!   replaced atomically whenever retention or DeleteRecords moves the start.
+//! - `{offset:020}.snapshot`: the idempotent producers' state as of `offset` (the
+//!   base of the segment after a sealed one), captured when the segment is sealed
+//!   and written with its indexes (format in [`producer_state`]). Removed with the
+//!   segment at `offset` (retention), as Kafka does.
 //!
 //! # Memory
 //!
@@ -45,7 +49,14 @@
 //! offset gap between segments: data past a hole was never durable). Scanned
 //! files are synced before `Ready`, so afterwards durable offset == log end
 //! offset. Segments entirely below the checkpointed start offset are deleted;
-//! leftover `*.tmp` and orphan index files are removed.
+//! leftover `*.tmp` and orphan index and snapshot files are removed.
+//!
+//! The producer state is rebuilt exactly: from the newest producer snapshot,
+//! provided every segment below it loads from valid indexes with contiguous
+//! offsets (so no truncation or gap can fall below it), plus every batch of
+//! every segment at or after it, which are all scanned; otherwise from a scan of
+//! every segment. A torn tail stops the scan, so the state matches the
+//! truncated log.
 //!
 //! # Reads
 //!
@@ -87,10 +98,13 @@
 //! [`sync`]: PartitionLog::sync
 
 mod index;
+pub mod producer_state;
 mod read;
 mod recovery;
 mod retention;
 mod segment;
+#[cfg(test)]
+mod producer_tests;
 #[cfg(test)]
 mod tests;
 
@@ -212,6 +226,10 @@ pub enum LogError {
     Storage(String),
     /// Offset outside [log start, log end]: OFFSET_OUT_OF_RANGE.
     OffsetOutOfRange,
+    /// An idempotent batch from an older producer epoch: INVALID_PRODUCER_EPOCH.
+    InvalidProducerEpoch(String),
+    /// An idempotent batch out of sequence: OUT_OF_ORDER_SEQUENCE_NUMBER.
+    OutOfOrderSequence(String),
 }
 
 /// What an append assigned.
@@ -221,6 +239,9 @@ pub struct AppendResult {
     pub last_offset: Offset,
     /// The LogAppendTime stamped, or -1 with CreateTime.
     pub log_append_time: i64,
+    /// The batches were a producer's retry of batches already in the log: nothing
+    /// was appended and the offsets are the original ones.
+    pub duplicate: bool,
 }
 
 /// Identifies an asynchronous read or lookup; its result comes as a [`LogEvent`].
@@ -278,6 +299,8 @@ enum Pending {
     Sync { base: Offset, pos: u64 },
     /// `.index` or `.timeindex` of a sealed segment.
     IndexWrite { base: Offset, size: u64 },
+    /// The producer snapshot written with a sealed segment's indexes.
+    SnapshotWrite { offset: Offset },
     Checkpoint { start: Offset },
     /// Zero-length read so queued events get delivered.
     Doorbell,
@@ -326,6 +349,8 @@ pub struct PartitionLog {
     recovery_chunk_bytes: u32,
     /// Recently appended batches, served to tailing readers without the disk.
     tail_cache: read::TailCache,
+    /// Idempotent producers' sequence state (see [`producer_state`]).
+    producers: producer_state::ProducerState,
 }
 
 impl PartitionLog {
@@ -349,6 +374,7 @@ impl PartitionLog {
             closing: None,
             recovery_chunk_bytes: RECOVERY_CHUNK_BYTES,
             tail_cache: read::TailCache::new(TAIL_CACHE_BYTES_MAX),
+            producers: producer_state::ProducerState::default(),
         }
     }
 
@@ -434,6 +460,11 @@ impl PartitionLog {
                             seg.index_files = segment::IndexFiles::Written;
                         }
                     }
+                }
+            }
+            Pending::SnapshotWrite { offset } => {
+                if let DiskResult::Failed(msg) = result {
+                    tracing::warn!(dir = %self.dir, %offset, %msg, "writing the producer snapshot failed; recovery will scan instead");
                 }
             }
             Pending::Checkpoint { start } => self.on_checkpoint_done(start, result, io),
@@ -584,6 +615,12 @@ impl PartitionLog {
         self.pending.insert(id, Pending::IndexWrite { base, size });
         let id = io.submit(DiskOp::ReplaceFile { path: self.path(&segment::file_name(base, "timeindex")), data: time_index });
         self.pending.insert(id, Pending::IndexWrite { base, size });
+        // Written only now that the data it summarises is durable: a snapshot
+        // never describes batches a crash could lose.
+        if let Some((offset, data)) = self.segments.get_mut(&base).expect("segment exists").snapshot.take() {
+            let id = io.submit(DiskOp::ReplaceFile { path: self.path(&segment::file_name(offset, "snapshot")), data });
+            self.pending.insert(id, Pending::SnapshotWrite { offset });
+        }
     }
 
     /// Append validated batches: assign offsets from the log end offset, stamp
@@ -598,6 +635,17 @@ impl PartitionLog {
             TimestampType::LogAppendTime => Some(now.0),
             TimestampType::CreateTime => None,
         };
+        // Idempotence first: a fenced or out-of-order batch is refused and a retry
+        // answered with its original offsets, before anything is written.
+        match self.producers.check(batches.iter().map(|b| &b.header)) {
+            Ok(producer_state::Verdict::Append) => {}
+            Ok(producer_state::Verdict::Duplicate(m)) => {
+                let log_append_time = if log_append_time.is_some() { m.max_timestamp } else { -1 };
+                return Ok(AppendResult { base_offset: m.first_offset, last_offset: m.last_offset, log_append_time, duplicate: true });
+            }
+            Err(producer_state::SeqError::InvalidEpoch(why)) => return Err(LogError::InvalidProducerEpoch(why)),
+            Err(producer_state::SeqError::OutOfOrder(why)) => return Err(LogError::OutOfOrderSequence(why)),
+        }
         let base_offset = self.log_end;
         let mut next = base_offset;
         let mut stamped = Vec::with_capacity(batches.len());
@@ -613,10 +661,14 @@ impl PartitionLog {
             stamped.push((bytes, header));
         }
         if stamped.is_empty() {
-            return Ok(AppendResult { base_offset, last_offset: Offset(base_offset.0 - 1), log_append_time: log_append_time.unwrap_or(-1) });
+            return Ok(AppendResult { base_offset, last_offset: Offset(base_offset.0 - 1), log_append_time: log_append_time.unwrap_or(-1), duplicate: false });
         }
         if self.should_roll(Offset(next.0 - 1), total, now) {
             self.roll(io);
+        }
+        // After the roll: its snapshot is the state before these batches.
+        for (_, header) in &stamped {
+            self.producers.apply(header);
         }
         let interval = self.config.index_interval_bytes;
         let seg = self.active_mut();
@@ -648,7 +700,7 @@ impl PartitionLog {
         self.pending.insert(id, Pending::Write { base, end });
         assert!(next > self.log_end, "log end offset grows");
         self.log_end = next;
-        Ok(AppendResult { base_offset, last_offset: Offset(next.0 - 1), log_append_time: log_append_time.unwrap_or(-1) })
+        Ok(AppendResult { base_offset, last_offset: Offset(next.0 - 1), log_append_time: log_append_time.unwrap_or(-1), duplicate: false })
     }
 
     fn should_roll(&self, last: Offset, len: u64, now: Millis) -> bool {
@@ -664,10 +716,12 @@ impl PartitionLog {
     /// Seal the active segment (syncing its tail now) and start a new one at the log end.
     fn roll(&mut self, io: &mut IoScope) {
         let base = self.log_end;
+        let snapshot = self.producers.encode(base);
         let old = self.active_mut();
         assert!(!old.is_empty(), "never roll an empty segment");
         assert_eq!(old.next_offset, base, "the active segment ends at the log end");
         old.sealed = true;
+        old.snapshot = Some((base, snapshot));
         if old.needs_sync() {
             let (file, old_base, pos) = (old.file, old.base, old.size);
             old.sync_issued_end = pos;
@@ -825,6 +879,20 @@ impl PartitionLog {
                 CloseStep::Closed => return,
             }
         }
+    }
+
+    /// Forget idempotent producers idle for `expiration_ms` (by their last
+    /// batch's timestamp, as Kafka); called on the retention timer.
+    pub fn expire_producers(&mut self, now: Millis, expiration_ms: i64) {
+        let dropped = self.producers.expire(now.0, expiration_ms);
+        if dropped > 0 {
+            tracing::debug!(dir = %self.dir, dropped, "expired idle producer ids");
+        }
+    }
+
+    /// The idempotent producers' state.
+    pub fn producers(&self) -> &producer_state::ProducerState {
+        &self.producers
     }
 
     /// Total bytes of all segments.

@@ -2,7 +2,8 @@
 //!
 //! Phases: `Listing` (ListDir + checkpoint ReadFile) → `Loading` (Open every
 //! segment, ReadFile index files of sealed ones) → `Scanning` (segment by
-//! segment, in offset order: accept a valid index or scan the data in chunks) →
+//! segment, in offset order: accept a valid index or scan the data in chunks,
+//! feeding every scanned batch to the producer state) →
 //! `Finishing` (truncations, syncs and removals in flight; `Ready` once none is
 //! left).
 
@@ -15,6 +16,7 @@ use crate::records::scan;
 use crate::types::{FileId, Offset};
 
 use super::index::{decode_index, decode_time_index};
+use super::producer_state::ProducerState;
 use super::segment::{file_name, parse_file_name, IndexFiles, Segment};
 use super::{chunk_next, ChunkNext, IoScope, PartitionLog, Pending, START_OFFSET_FILE};
 
@@ -58,6 +60,8 @@ pub(super) enum RecPending {
     Open { i: usize },
     Index { i: usize },
     TimeIndex { i: usize },
+    /// The newest producer snapshot.
+    Snapshot,
     Chunk { i: usize, pos: u64 },
     /// Truncate, Sync, Open of a fresh segment: failure fails the log.
     Finish,
@@ -73,6 +77,8 @@ struct RecSeg {
     has_index_files: bool,
     index: Option<Bytes>,
     time_index: Option<Bytes>,
+    /// The segment as its valid index files describe it (sealed segments only).
+    prepared: Option<Segment>,
 }
 
 #[derive(Debug)]
@@ -91,6 +97,11 @@ pub(super) struct Recovery {
     cursor: usize,
     scan: Option<ScanState>,
     recovered: Vec<Segment>,
+    /// The newest producer snapshot file's offset, and its bytes once read.
+    snapshot: Option<(Offset, Option<Bytes>)>,
+    /// Segments at or after this base are scanned (their batches feed the
+    /// producer state); those below load from their indexes.
+    scan_from: Offset,
 }
 
 impl PartitionLog {
@@ -104,6 +115,8 @@ impl PartitionLog {
             cursor: 0,
             scan: None,
             recovered: Vec::new(),
+            snapshot: None,
+            scan_from: Offset(0),
         });
         let id = io.submit(DiskOp::ListDir { path: self.dir.clone() });
         self.pending.insert(id, Pending::Recovery(RecPending::List));
@@ -173,6 +186,13 @@ impl PartitionLog {
                 }
                 self.loaded(io);
             }
+            RecPending::Snapshot => {
+                let rec = self.rec();
+                if let (Some((_, bytes)), DiskResult::Read(b)) = (rec.snapshot.as_mut(), result) {
+                    *bytes = Some(b);
+                }
+                self.loaded(io);
+            }
             RecPending::Chunk { i, pos } => match result {
                 DiskResult::Read(bytes) => self.on_chunk(i, pos, bytes, io),
                 DiskResult::Failed(msg) => self.fail(format!("reading segment during recovery: {msg}")),
@@ -200,6 +220,7 @@ impl PartitionLog {
         let entries = rec.listing.take().expect("listing present");
         let mut logs = BTreeSet::new();
         let mut index_files = BTreeSet::new();
+        let mut snapshots = BTreeSet::new();
         let mut stray = Vec::new();
         for e in &entries {
             if e.is_dir {
@@ -212,15 +233,21 @@ impl PartitionLog {
                 Some((base, "index")) | Some((base, "timeindex")) => {
                     index_files.insert((base, e.name.clone()));
                 }
+                Some((offset, "snapshot")) => {
+                    snapshots.insert((offset, e.name.clone()));
+                }
                 _ if e.name.ends_with(".tmp") => stray.push(e.name.clone()),
                 _ => {}
             }
         }
-        for (base, name) in &index_files {
+        // A snapshot names the base of the segment that follows the state it
+        // holds; without that segment it describes data that is gone.
+        for (base, name) in index_files.iter().chain(&snapshots) {
             if !logs.contains(base) {
                 stray.push(name.clone());
             }
         }
+        let newest_snapshot = snapshots.iter().rev().find(|(base, _)| logs.contains(base)).cloned();
         for name in stray {
             let path = self.path(&name);
             self.submit_rec(DiskOp::Remove { path }, RecPending::Cleanup, io);
@@ -255,7 +282,15 @@ impl PartitionLog {
             }
             let rec = self.rec();
             rec.loads_outstanding += outstanding;
-            rec.segs.push(RecSeg { base, file, len: None, has_index_files: has_index || has_time_index, index: None, time_index: None });
+            let has_index_files = has_index || has_time_index;
+            rec.segs.push(RecSeg { base, file, len: None, has_index_files, index: None, time_index: None, prepared: None });
+        }
+        if let Some((offset, name)) = newest_snapshot {
+            let path = self.path(&name);
+            self.submit_rec(DiskOp::ReadFile { path }, RecPending::Snapshot, io);
+            let rec = self.rec();
+            rec.snapshot = Some((offset, None));
+            rec.loads_outstanding += 1;
         }
         self.rec().phase = Phase::Loading;
     }
@@ -266,7 +301,62 @@ impl PartitionLog {
         rec.loads_outstanding -= 1;
         if rec.loads_outstanding == 0 {
             rec.phase = Phase::Scanning;
+            self.prepare_indexes();
+            self.plan_producer_state();
             self.advance(io);
+        }
+    }
+
+    /// Decode the index files of sealed segments into ready segments.
+    fn prepare_indexes(&mut self) {
+        let dir = self.dir.clone();
+        let rec = self.rec();
+        let last = rec.segs.len() - 1;
+        for rs in rec.segs.iter_mut().take(last) {
+            let (Some(ib), Some(tb), Some(len)) = (rs.index.take(), rs.time_index.take(), rs.len) else { continue };
+            let base = rs.base;
+            let loaded = decode_index(&ib, base).and_then(|(summary, index)| {
+                if summary.size != len {
+                    return Err(format!("index describes {} bytes, file has {len}", summary.size));
+                }
+                let time_index = decode_time_index(&tb, base, summary.size, summary.next_offset)?;
+                Ok(Segment::from_index(rs.file, summary, index, time_index))
+            });
+            match loaded {
+                Ok(seg) => rs.prepared = Some(seg),
+                Err(msg) => tracing::warn!(%dir, %base, %msg, "segment index unusable; rescanning the segment"),
+            }
+        }
+    }
+
+    /// Start the producer state from the newest snapshot if the segments below
+    /// it all load from their indexes, contiguously (nothing below it can then be
+    /// truncated or dropped, so it matches the recovered log); else from nothing,
+    /// scanning every segment.
+    fn plan_producer_state(&mut self) {
+        let dir = self.dir.clone();
+        let rec = self.rec();
+        let Some((offset, Some(bytes))) = rec.snapshot.take() else { return };
+        let decoded = ProducerState::decode(&bytes).and_then(|(at, state)| {
+            if at != offset {
+                return Err(format!("snapshot file {offset} holds the state at {at}"));
+            }
+            let below = rec.segs.iter().take_while(|rs| rs.base < offset);
+            for (rs, next) in below.zip(rec.segs.iter().skip(1)) {
+                match &rs.prepared {
+                    Some(seg) if seg.next_offset == next.base => {}
+                    _ => return Err(format!("segment {} below it must be rescanned", rs.base)),
+                }
+            }
+            Ok(state)
+        });
+        match decoded {
+            Ok(state) => {
+                tracing::debug!(%dir, %offset, producers = state.len(), "producer state loaded from its snapshot");
+                rec.scan_from = offset;
+                self.producers = state;
+            }
+            Err(why) => tracing::warn!(%dir, %offset, %why, "producer snapshot unusable; rebuilding producer state from every segment"),
         }
     }
 
@@ -282,7 +372,6 @@ impl PartitionLog {
             let is_last = i + 1 == rec.segs.len();
             let rs = &rec.segs[i];
             let (base, file, len) = (rs.base, rs.file, rs.len.expect("segment opened"));
-            let indexes = rs.index.clone().zip(rs.time_index.clone());
             let expected = rec.recovered.last().map(|p| p.next_offset);
             if let Some(expected) = expected {
                 if expected != base {
@@ -291,22 +380,11 @@ impl PartitionLog {
                     continue;
                 }
             }
-            if let (false, Some((ib, tb))) = (is_last, indexes) {
-                let loaded = decode_index(&ib, base).and_then(|(summary, index)| {
-                    if summary.size != len {
-                        return Err(format!("index describes {} bytes, file has {len}", summary.size));
-                    }
-                    let time_index = decode_time_index(&tb, base, summary.size, summary.next_offset)?;
-                    Ok(Segment::from_index(file, summary, index, time_index))
-                });
-                match loaded {
-                    Ok(seg) => {
-                        let rec = self.rec();
-                        rec.recovered.push(seg);
-                        rec.cursor += 1;
-                        continue;
-                    }
-                    Err(msg) => tracing::warn!(%base, %msg, "segment index unusable; rescanning the segment"),
+            if !is_last && base < rec.scan_from {
+                if let Some(seg) = rec.segs[i].prepared.take() {
+                    rec.recovered.push(seg);
+                    rec.cursor += 1;
+                    continue;
                 }
             }
             self.rec().scan = Some(ScanState { seg: Segment::new_empty(base, file), len });
@@ -323,7 +401,8 @@ impl PartitionLog {
     fn on_chunk(&mut self, i: usize, pos: u64, bytes: Bytes, io: &mut IoScope) {
         let interval = self.config.index_interval_bytes;
         let chunk_len = self.recovery_chunk_bytes;
-        let rec = self.rec();
+        // The field itself (not `rec()`): batches also feed `self.producers`.
+        let rec = self.recovery.as_mut().expect("recovering");
         let file = rec.segs[i].file;
         let st = rec.scan.as_mut().expect("scanning");
         assert_eq!(pos, st.seg.size, "chunks are read in order");
@@ -341,6 +420,7 @@ impl PartitionLog {
                 st.seg.rolling_base_ms = Some(h.max_timestamp);
             }
             st.seg.note_batch(pos + *bpos as u64, h, interval);
+            self.producers.apply(h);
         }
         let valid = (st.seg.size - pos) as usize;
         let next = if bad { ChunkNext::Corrupt("unexpected offsets".into()) } else { chunk_next(pos, &bytes, valid, st.len, chunk_len) };
@@ -369,6 +449,13 @@ impl PartitionLog {
         rec.recovered.push(seg);
         rec.cursor += 1;
         let valid = rec.recovered.last().expect("just pushed").size;
+        let sealed = rec.recovered.last().expect("just pushed").sealed;
+        if sealed {
+            // Its snapshot is written again with its rebuilt indexes.
+            let end = rec.recovered.last().expect("just pushed").next_offset;
+            let snapshot = self.producers.encode(end);
+            self.rec().recovered.last_mut().expect("just pushed").snapshot = Some((end, snapshot));
+        }
         if truncated {
             tracing::warn!(dir = %self.dir, from = len, to = valid, "truncating segment at the first invalid batch");
             self.submit_rec(DiskOp::Truncate { file, len: valid }, RecPending::Finish, io);
@@ -386,7 +473,7 @@ impl PartitionLog {
         for (base, file) in dropped {
             tracing::warn!(dir = %self.dir, %base, "deleting segment after the recovery point");
             self.submit_rec(DiskOp::Close { file }, RecPending::Cleanup, io);
-            for ext in ["log", "index", "timeindex"] {
+            for ext in ["log", "index", "timeindex", "snapshot"] {
                 let path = self.path(&file_name(base, ext));
                 self.submit_rec(DiskOp::Remove { path }, RecPending::Cleanup, io);
             }

@@ -90,7 +90,9 @@ impl PartitionLog {
             tracing::info!(dir = %self.dir, base = %seg.base, size = seg.size, "deleting segment");
             let id = io.submit(DiskOp::Close { file: seg.file });
             self.pending.insert(id, Pending::Housekeeping);
-            for ext in ["log", "index", "timeindex"] {
+            // The snapshot named by this base describes the state at its start:
+            // useless once the segment is gone (the next one's stays).
+            for ext in ["log", "index", "timeindex", "snapshot"] {
                 let id = io.submit(DiskOp::Remove { path: self.path(&file_name(seg.base, ext)) });
                 self.pending.insert(id, Pending::Housekeeping);
             }

@@ -52,6 +52,9 @@ pub(crate) struct Segment {
     pub rolling_base_ms: Option<i64>,
     pub sealed: bool,
     pub index_files: IndexFiles,
+    /// Producer snapshot (its offset: this segment's end, and bytes) captured when
+    /// sealed, written with the indexes once the data is durable.
+    pub snapshot: Option<(Offset, bytes::Bytes)>,
     // Durability.
     /// End of the writes whose completion arrived (writes to one file complete in order).
     pub write_done_end: u64,
@@ -80,6 +83,7 @@ impl Segment {
             rolling_base_ms: None,
             sealed: false,
             index_files: IndexFiles::Missing,
+            snapshot: None,
             write_done_end: 0,
             sync_issued_end: 0,
             sync_done_end: 0,

@@ -11,12 +11,12 @@ use super::*;
 
 const DIR: &str = "orders-0";
 
-fn seg_path(base: i64, ext: &str) -> String {
+pub(super) fn seg_path(base: i64, ext: &str) -> String {
     format!("{DIR}/{base:020}.{ext}")
 }
 
 /// A producer batch of `n` records with timestamps `ts, ts+1, …`.
-fn batch(n: usize, ts: i64) -> ValidBatch {
+pub(super) fn batch(n: usize, ts: i64) -> ValidBatch {
     let records: Vec<Record> = (0..n)
         .map(|i| Record { timestamp: ts + i as i64, value: Some(Bytes::from(format!("v{ts}-{i}"))), ..Default::default() })
         .collect();
@@ -25,20 +25,20 @@ fn batch(n: usize, ts: i64) -> ValidBatch {
     ValidBatch { bytes, header }
 }
 
-fn small_config() -> LogConfig {
+pub(super) fn small_config() -> LogConfig {
     LogConfig { segment_bytes: 1 << 20, index_interval_bytes: 4096, ..LogConfig::default() }
 }
 
-struct Fx {
-    disk: TestDisk,
-    q: DiskQueue,
-    log: PartitionLog,
-    now: Millis,
-    events: Vec<LogEvent>,
+pub(super) struct Fx {
+    pub disk: TestDisk,
+    pub q: DiskQueue,
+    pub log: PartitionLog,
+    pub now: Millis,
+    pub events: Vec<LogEvent>,
 }
 
 impl Fx {
-    fn create(config: LogConfig) -> Fx {
+    pub(super) fn create(config: LogConfig) -> Fx {
         let mut q = DiskQueue::default();
         let now = Millis(1_000_000);
         let mut log = PartitionLog::create(DIR, config, now, &mut IoScope { queue: &mut q, owner: 1 });
@@ -52,7 +52,7 @@ impl Fx {
     }
 
     /// Recover from `disk` (after a crash or a close).
-    fn open(disk: TestDisk, config: LogConfig, now: Millis) -> Fx {
+    pub(super) fn open(disk: TestDisk, config: LogConfig, now: Millis) -> Fx {
         let mut q = DiskQueue::default();
         let mut log = PartitionLog::open(DIR, config, now, &mut IoScope { queue: &mut q, owner: 1 });
         log.tail_cache = read::TailCache::new(0);
@@ -65,13 +65,13 @@ impl Fx {
         fx
     }
 
-    fn run(&mut self) -> Vec<LogEvent> {
+    pub(super) fn run(&mut self) -> Vec<LogEvent> {
         let ev = self.disk.run(&mut self.q, &mut self.log, self.now);
         self.events.extend(ev.clone());
         ev
     }
 
-    fn append(&mut self, n: usize, ts: i64) -> AppendResult {
+    pub(super) fn append(&mut self, n: usize, ts: i64) -> AppendResult {
         let b = batch(n, ts);
         let now = self.now;
         let mut io = IoScope { queue: &mut self.q, owner: 1 };
@@ -80,14 +80,14 @@ impl Fx {
         r
     }
 
-    fn sync(&mut self) {
+    pub(super) fn sync(&mut self) {
         let mut io = IoScope { queue: &mut self.q, owner: 1 };
         self.log.sync(&mut io);
         self.run();
         assert_eq!(self.log.durable_offset(), self.log.log_end_offset());
     }
 
-    fn read(&mut self, offset: i64, max_bytes: u32, limit: i64) -> Result<Bytes, LogError> {
+    pub(super) fn read(&mut self, offset: i64, max_bytes: u32, limit: i64) -> Result<Bytes, LogError> {
         let mut io = IoScope { queue: &mut self.q, owner: 1 };
         let id = self.log.read(Offset(offset), max_bytes, Offset(limit), &mut io)?;
         let ev = self.run();
@@ -122,11 +122,11 @@ impl Fx {
         self.lookup(id).unwrap()
     }
 
-    fn segment_files(&self) -> Vec<String> {
+    pub(super) fn segment_files(&self) -> Vec<String> {
         self.disk.files.keys().filter(|p| p.ends_with(".log")).cloned().collect()
     }
 
-    fn close(mut self) -> TestDisk {
+    pub(super) fn close(mut self) -> TestDisk {
         let mut io = IoScope { queue: &mut self.q, owner: 1 };
         self.log.close(&mut io);
         let ev = self.run();
@@ -150,7 +150,7 @@ fn records_in(bytes: &Bytes) -> Vec<(i64, String)> {
     out
 }
 
-fn offsets_in(bytes: &Bytes) -> Vec<i64> {
+pub(super) fn offsets_in(bytes: &Bytes) -> Vec<i64> {
     records_in(bytes).into_iter().map(|(o, _)| o).collect()
 }
 

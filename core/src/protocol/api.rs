@@ -23,6 +23,7 @@ pub mod key {
     pub const CREATE_TOPICS: i16 = 19;
     pub const DELETE_TOPICS: i16 = 20;
     pub const DELETE_RECORDS: i16 = 21;
+    pub const INIT_PRODUCER_ID: i16 = 22;
     pub const OFFSET_FOR_LEADER_EPOCH: i16 = 23;
     pub const DESCRIBE_CONFIGS: i16 = 32;
     pub const ALTER_CONFIGS: i16 = 33;
@@ -77,6 +78,7 @@ pub const APIS: &[ApiSpec] = &[
     api(key::CREATE_TOPICS, "CreateTopics", 2, 7, 5),
     api(key::DELETE_TOPICS, "DeleteTopics", 1, 6, 4),
     api(key::DELETE_RECORDS, "DeleteRecords", 0, 2, 2),
+    api(key::INIT_PRODUCER_ID, "InitProducerId", 0, 5, 2),
     api(key::OFFSET_FOR_LEADER_EPOCH, "OffsetForLeaderEpoch", 2, 4, 4),
     api(key::DESCRIBE_CONFIGS, "DescribeConfigs", 1, 4, 4),
     api(key::ALTER_CONFIGS, "AlterConfigs", 0, 2, 2),

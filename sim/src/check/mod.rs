@@ -7,8 +7,11 @@ use crate::scenario::Checks;
 
 pub mod acked_readable;
 pub mod consumer_order;
+pub mod group_assignment;
+pub mod group_liveness;
 pub mod hw_monotonic;
 pub mod liveness;
+pub mod offsets_monotonic;
 pub mod unique;
 pub mod valid_batches;
 
@@ -38,13 +41,16 @@ pub const MAX_PER_CHECKER: usize = 20;
 /// Run every enabled checker over the ledger.
 pub fn run_checks(checks: &Checks, ledger: &Ledger) -> Vec<Violation> {
     let mut out = Vec::new();
-    let all: [(bool, &'static str, Checker); 6] = [
+    let all: [(bool, &'static str, Checker); 9] = [
         (checks.acked_readable, acked_readable::NAME, acked_readable::check),
         (checks.unique, unique::NAME, unique::check),
         (checks.consumer_order, consumer_order::NAME, consumer_order::check),
         (checks.hw_monotonic, hw_monotonic::NAME, hw_monotonic::check),
         (checks.valid_batches, valid_batches::NAME, valid_batches::check),
         (checks.liveness, liveness::NAME, liveness::check),
+        (checks.offsets_monotonic, offsets_monotonic::NAME, offsets_monotonic::check),
+        (checks.group_assignment, group_assignment::NAME, group_assignment::check),
+        (checks.group_liveness, group_liveness::NAME, group_liveness::check),
     ];
     for (enabled, checker, check) in all {
         if !enabled {
@@ -85,7 +91,17 @@ mod tests {
     // Proves: a clean history passes every checker.
     #[test]
     fn clean_history_passes_all() {
-        let all = Checks { acked_readable: true, unique: true, consumer_order: true, hw_monotonic: true, valid_batches: true, liveness: true };
+        let all = Checks {
+            acked_readable: true,
+            unique: true,
+            consumer_order: true,
+            hw_monotonic: true,
+            valid_batches: true,
+            liveness: true,
+            offsets_monotonic: true,
+            group_assignment: true,
+            group_liveness: true,
+        };
         assert_eq!(run_checks(&all, &clean_ledger()), vec![]);
     }
 }

@@ -27,3 +27,47 @@ pub fn clean_ledger() -> Ledger {
     .collect()));
     l
 }
+
+/// A commit by `slot` of `offset` on `g`/t/`partition`, answered at `at` ns.
+pub fn commit(slot: usize, partition: i32, offset: i64, reset: bool, at: u64) -> crate::group_ledger::CommitRecord {
+    crate::group_ledger::CommitRecord {
+        group: "g".into(),
+        slot,
+        member_id: format!("m{slot}"),
+        generation: 1,
+        topic: "t".into(),
+        partition,
+        offset,
+        reset,
+        sent_ns: at.saturating_sub(5),
+        answered_ns: at,
+    }
+}
+
+/// An OffsetFetch by `slot` on `g`/t/`partition` sent at `at` ns that returned `offset`.
+pub fn read(slot: usize, partition: i32, offset: i64, at: u64) -> crate::group_ledger::OffsetReadRecord {
+    crate::group_ledger::OffsetReadRecord { group: "g".into(), slot, topic: "t".into(), partition, offset, sent_ns: at, answered_ns: at + 5 }
+}
+
+/// `member` of group `g` assigned `partitions` in `generation`.
+pub fn assignment(generation: i32, member: &str, partitions: &[i32]) -> crate::group_ledger::AssignmentRecord {
+    crate::group_ledger::AssignmentRecord {
+        group: "g".into(),
+        generation,
+        member_id: member.into(),
+        slot: 0,
+        partitions: partitions.to_vec(),
+        answered_ns: 10,
+    }
+}
+
+/// The member list of `generation` of group `g`, led by its first member.
+pub fn generation(generation: i32, members: &[&str]) -> crate::group_ledger::GenerationRecord {
+    crate::group_ledger::GenerationRecord {
+        group: "g".into(),
+        generation,
+        leader: members[0].into(),
+        members: members.iter().map(|m| m.to_string()).collect(),
+        answered_ns: 5,
+    }
+}

@@ -16,6 +16,14 @@ pub const DEFAULT_SEEDS: u64 = 32;
 pub const PLANTED_BUG_SEEDS_MAX: u64 = 40;
 /// The scenario the planted bug runs in: crashes during acks=all bursts.
 pub const PLANTED_BUG_SCENARIO: &str = "acks-all-burst-crash";
+/// The group scenario: its own determinism check and planted bug
+/// (`stale-offset-fetch`, which the offsets_monotonic checker must catch).
+pub const GROUP_SCENARIO: &str = "group-member-crash-pause";
+/// The idempotent-producer scenario: its planted bug (retries without
+/// sequence numbers) must be caught by the unique checker.
+pub const IDEMPOTENT_SCENARIO: &str = "idempotent-retry-crash";
+/// Seeds the group and idempotent planted bugs may take to be caught.
+pub const GROUP_PLANTED_BUG_SEEDS_MAX: u64 = 10;
 
 #[derive(Debug, Default)]
 struct Args {
@@ -53,7 +61,7 @@ fn parse(args: Vec<String>) -> Result<Args, String> {
             "--test-threads" => {
                 let _ = value("--test-threads")?;
             }
-            other => return Err(format!("unknown argument {other:?} (use --seed N, --seeds A..B, --scenario NAME, --plant-bug ack-before-sync)")),
+            other => return Err(format!("unknown argument {other:?} (use --seed N, --seeds A..B, --scenario NAME, --plant-bug ack-before-sync|stale-offset-fetch)")),
         }
     }
     Ok(a)
@@ -62,8 +70,9 @@ fn parse(args: Vec<String>) -> Result<Args, String> {
 fn knobs(plant_bug: Option<&str>) -> Result<Knobs, String> {
     match plant_bug {
         None | Some("") => Ok(Knobs::default()),
-        Some("ack-before-sync") => Ok(Knobs { ack_before_sync: true }),
-        Some(other) => Err(format!("unknown planted bug {other:?} (known: ack-before-sync)")),
+        Some("ack-before-sync") => Ok(Knobs { ack_before_sync: true, ..Default::default() }),
+        Some("stale-offset-fetch") => Ok(Knobs { stale_offset_fetch: true, ..Default::default() }),
+        Some(other) => Err(format!("unknown planted bug {other:?} (known: ack-before-sync, stale-offset-fetch)")),
     }
 }
 
@@ -137,6 +146,12 @@ pub fn main(raw: Vec<String>) -> i32 {
         for s in &scenarios {
             let r = run_seed(seed, s, &knobs);
             println!("{}", r.summary());
+            if let Some(g) = &r.group {
+                println!("  group: {g:?}");
+            }
+            if r.idempotent_retries.0 > 0 {
+                println!("  idempotent retries: {} sent, {} acknowledged after an unanswered attempt", r.idempotent_retries.0, r.idempotent_retries.1);
+            }
             if !r.violations.is_empty() {
                 print_failure(&r, args.plant_bug.as_deref());
             } else {
@@ -201,6 +216,59 @@ pub fn main(raw: Vec<String>) -> i32 {
             println!("FAILED no scenario {PLANTED_BUG_SCENARIO} for the determinism and planted-bug checks");
             failed += 1;
         }
+        match pick(IDEMPOTENT_SCENARIO) {
+            Some(mut s) => {
+                s.workload.plant_unsequenced_retries = true;
+                let caught = (0..GROUP_PLANTED_BUG_SEEDS_MAX)
+                    .map(|seed| (seed, run_seed(seed, &s, &Knobs::default())))
+                    .find(|(_, r)| r.violations.iter().any(|v| v.checker == crate::check::unique::NAME));
+                match caught {
+                    Some((seed, _)) => {
+                        println!("planted bug unsequenced-retries (retries without producer id and sequence) caught at seed {seed} by [unique]");
+                        passed += 1;
+                    }
+                    None => {
+                        println!("FAILED planted bug unsequenced-retries not caught by unique within {GROUP_PLANTED_BUG_SEEDS_MAX} seeds");
+                        failed += 1;
+                    }
+                }
+            }
+            None => {
+                println!("FAILED no scenario {IDEMPOTENT_SCENARIO} for its planted-bug check");
+                failed += 1;
+            }
+        }
+        match pick(GROUP_SCENARIO) {
+            Some(s) => {
+                let a = run_seed(1, &s, &Knobs::default());
+                let b = run_seed(1, &s, &Knobs::default());
+                if a.trace_hash == b.trace_hash && a.trace_lines == b.trace_lines && a.group == b.group {
+                    println!("determinism: seed 1 of {} twice -> trace hash {:016x} and group history both times", s.name, a.trace_hash);
+                    passed += 1;
+                } else {
+                    println!("FAILED determinism: seed 1 of {} gave trace hashes {:016x} and {:016x} (group {:?} / {:?})", s.name, a.trace_hash, b.trace_hash, a.group, b.group);
+                    failed += 1;
+                }
+                let knobs = Knobs { stale_offset_fetch: true, ..Default::default() };
+                let caught = (0..GROUP_PLANTED_BUG_SEEDS_MAX)
+                    .map(|seed| (seed, run_seed(seed, &s, &knobs)))
+                    .find(|(_, r)| r.violations.iter().any(|v| v.checker == crate::check::offsets_monotonic::NAME));
+                match caught {
+                    Some((seed, _)) => {
+                        println!("planted bug stale-offset-fetch caught at seed {seed} by [offsets_monotonic]; reproduce: {}", repro(seed, &s.name, Some("stale-offset-fetch")));
+                        passed += 1;
+                    }
+                    None => {
+                        println!("FAILED planted bug stale-offset-fetch not caught by offsets_monotonic within {GROUP_PLANTED_BUG_SEEDS_MAX} seeds");
+                        failed += 1;
+                    }
+                }
+            }
+            None => {
+                println!("FAILED no scenario {GROUP_SCENARIO} for the group determinism and planted-bug checks");
+                failed += 1;
+            }
+        }
     }
     let wall = started.elapsed().as_secs_f64();
     println!("simulated {:.1} s in {:.1} s wall ({:.1}x)", sim_ms as f64 / 1000.0, wall, sim_ms as f64 / 1000.0 / wall.max(1e-9));
@@ -229,7 +297,7 @@ fn replay(f: &SeedFile, all: &[Scenario], passed: &mut u64, failed: &mut u64) {
 
 /// The first seed at which the planted bug is caught, if any within the bound.
 pub fn planted_bug_caught(s: &Scenario) -> Option<(u64, SeedReport)> {
-    let knobs = Knobs { ack_before_sync: true };
+    let knobs = Knobs { ack_before_sync: true, ..Default::default() };
     (0..PLANTED_BUG_SEEDS_MAX).map(|seed| (seed, run_seed(seed, s, &knobs))).find(|(_, r)| !r.violations.is_empty())
 }
 

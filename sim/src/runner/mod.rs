@@ -25,6 +25,7 @@ use madsim::runtime::{Handle, Runtime};
 use crate::check::{self, Violation};
 use crate::disk::{DiskFaultConfig, SimDisk};
 use crate::faults::{Fault, FaultSchedule};
+use crate::group_client::{self, GroupCtx, MemberCmd, MemberControls};
 use crate::ledger::Ledger;
 use crate::node::{run_node, NodeSpec};
 use crate::scenario::Scenario;
@@ -33,6 +34,10 @@ use crate::workload::{self, WorkloadCtx};
 
 /// Simulated time the cluster has, after healing, to serve the final read-back.
 pub const LIVENESS_MS: u64 = 30_000;
+/// Simulated time group members keep running after the faults stop; the
+/// group must be stable (every member in one generation, every partition
+/// assigned) within it. Shorter than [`LIVENESS_MS`], which bounds the workload.
+pub const GROUP_SETTLE_MS: u64 = 20_000;
 /// The topic every workload writes.
 pub const TOPIC: &str = "sim";
 const KAFKA_PORT: u16 = 9092;
@@ -51,6 +56,23 @@ pub struct SeedReport {
     pub wall: Duration,
     pub acked: usize,
     pub produced: usize,
+    /// What the group workload did (`None` without one).
+    pub group: Option<GroupStats>,
+    /// Idempotent producers' retries, and those answered NONE after an unanswered attempt.
+    pub idempotent_retries: (u64, u64),
+}
+
+/// Counts of what a group workload recorded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupStats {
+    pub generations: usize,
+    pub assignments: usize,
+    pub commits: usize,
+    pub offset_reads: usize,
+    /// Members (distinct member ids) that ever received an assignment.
+    pub member_ids: usize,
+    /// Error codes met per API, and reconnects.
+    pub events: std::collections::BTreeMap<String, u64>,
 }
 
 impl SeedReport {
@@ -99,7 +121,8 @@ async fn simulate(seed: u64, scenario: Scenario, knobs: Knobs) -> SeedReport {
     let handle = Handle::current();
     let trace = Trace::new();
     let duration_ms = scenario.duration_s * 1000;
-    let schedule = FaultSchedule::generate(seed, &scenario.faults, scenario.nodes, duration_ms);
+    let mut schedule = FaultSchedule::generate(seed, &scenario.faults, scenario.nodes, duration_ms);
+    schedule.add_member_faults(seed, &scenario.faults, scenario.workload.group_members, duration_ms);
     trace.record(format!("seed {seed} scenario {} nodes {}", scenario.name, scenario.nodes));
     let t0 = madsim::time::Instant::now();
 
@@ -118,6 +141,13 @@ async fn simulate(seed: u64, scenario: Scenario, knobs: Knobs) -> SeedReport {
                 flush_interval_ms: 50,
                 seed: seed ^ (i as u64),
                 knobs: knobs.clone(),
+                // Few offsets partitions and short group timers keep group runs small and fast.
+                groups: chronik_core::group::GroupConfig {
+                    offsets_partitions: 4,
+                    min_session_timeout_ms: 1_000,
+                    initial_rebalance_delay_ms: 500,
+                    ..Default::default()
+                },
                 ..Default::default()
             },
         };
@@ -132,14 +162,28 @@ async fn simulate(seed: u64, scenario: Scenario, knobs: Knobs) -> SeedReport {
     let stop = Arc::new(AtomicBool::new(false));
     let client = handle.create_node().name("clients").ip(IpAddr::V4(Ipv4Addr::new(10, 0, 1, 1))).build();
     let hard_deadline = t0 + Duration::from_millis(duration_ms + LIVENESS_MS);
+    let controls = MemberControls::default();
     let workload = {
         let ctx = WorkloadCtx { addr: node_addr(0), topic: TOPIC.to_string(), ledger: ledger.clone(), stop: stop.clone(), deadline: hard_deadline };
+        let group = (scenario.workload.group_members > 0).then(|| GroupCtx {
+            addr: node_addr(0),
+            topic: TOPIC.to_string(),
+            partitions: scenario.workload.partitions,
+            members: scenario.workload.group_members,
+            ledger: ledger.clone(),
+            controls: controls.clone(),
+            until: t0 + Duration::from_millis(duration_ms + GROUP_SETTLE_MS),
+        });
         let (spec, configs, partitions, trace) = (scenario.workload.clone(), scenario.topic_configs.clone(), scenario.workload.partitions, trace.clone());
         client.spawn(async move {
             match workload::create_topic(ctx.addr, &ctx.topic, partitions, &configs, Duration::from_millis(LIVENESS_MS)).await {
                 Ok(()) => {
                     trace.record("topic created");
+                    let group = group.map(|g| madsim::task::spawn(group_client::run_group(g)));
                     workload::run_workload(ctx, spec).await;
+                    if let Some(g) = group {
+                        let _ = g.await;
+                    }
                     true
                 }
                 Err(e) => {
@@ -160,7 +204,7 @@ async fn simulate(seed: u64, scenario: Scenario, knobs: Knobs) -> SeedReport {
         if matches!(fault, Fault::DiskWriteErrors { .. } | Fault::DiskSyncErrors { .. } | Fault::DiskReadErrors { .. } | Fault::DiskFull { .. }) {
             disk_faulted.insert(fault.node());
         }
-        apply_fault(&handle, &nodes, &disks, &states, fault, &mut restarts);
+        apply_fault(&handle, &nodes, &disks, &states, &controls, fault, &mut restarts);
     }
     madsim::time::sleep_until(t0 + Duration::from_millis(duration_ms)).await;
     for r in restarts {
@@ -181,7 +225,7 @@ async fn simulate(seed: u64, scenario: Scenario, knobs: Knobs) -> SeedReport {
     };
     let final_log = readback.await.map_err(|e| format!("read-back task failed: {e:?}")).and_then(|r| r);
     let sim_ms = t0.elapsed().as_millis() as u64;
-    let (violations, acked, failed, unknown) = {
+    let (violations, acked, failed, unknown, group, idempotent_retries) = {
         let mut l = ledger.lock().expect("ledger lock");
         l.set_final_readback(final_log);
         let mut v = check::run_checks(&scenario.checks, &l);
@@ -189,7 +233,16 @@ async fn simulate(seed: u64, scenario: Scenario, knobs: Knobs) -> SeedReport {
             v.push(Violation { checker: "liveness", message: "the workload could not create its topic or did not stop within the liveness window".into() });
         }
         let (acked, failed, unknown, _) = l.summary();
-        (v, acked, failed, unknown)
+        let g = &l.groups;
+        let group = (scenario.workload.group_members > 0).then(|| GroupStats {
+            generations: g.generations.len(),
+            assignments: g.assignments.len(),
+            commits: g.commits.len(),
+            offset_reads: g.offset_reads.len(),
+            member_ids: g.assignments.iter().map(|a| a.member_id.as_str()).collect::<BTreeSet<_>>().len(),
+            events: g.events.clone(),
+        });
+        (v, acked, failed, unknown, group, (l.idempotent_retries, l.idempotent_retries_acked))
     };
     trace.record(format!("done after {sim_ms} ms: {} violation(s)", violations.len()));
     SeedReport {
@@ -203,6 +256,8 @@ async fn simulate(seed: u64, scenario: Scenario, knobs: Knobs) -> SeedReport {
         wall: Duration::ZERO,
         acked,
         produced: acked + failed + unknown,
+        group,
+        idempotent_retries,
     }
 }
 
@@ -219,7 +274,15 @@ struct NodeStates {
 
 type States = Arc<Mutex<NodeStates>>;
 
-fn apply_fault(handle: &Handle, nodes: &[madsim::runtime::NodeHandle], disks: &[Arc<Mutex<SimDisk>>], states: &States, fault: &Fault, restarts: &mut Vec<Restart>) {
+fn apply_fault(
+    handle: &Handle,
+    nodes: &[madsim::runtime::NodeHandle],
+    disks: &[Arc<Mutex<SimDisk>>],
+    states: &States,
+    controls: &MemberControls,
+    fault: &Fault,
+    restarts: &mut Vec<Restart>,
+) {
     let net = madsim::net::NetSim::current();
     let later = |ms: u64, f: Box<dyn FnOnce() + Send>| -> Restart {
         madsim::task::spawn(async move {
@@ -309,6 +372,8 @@ fn apply_fault(handle: &Handle, nodes: &[madsim::runtime::NodeHandle], disks: &[
         Fault::LatentCorruption { node } => {
             let _ = disks[*node].lock().expect("disk lock").corrupt_random_sector();
         }
+        Fault::MemberCrash { member, restart_after_ms } => controls.send(*member, MemberCmd::Crash { restart_after_ms: *restart_after_ms }),
+        Fault::MemberPause { member, resume_after_ms } => controls.send(*member, MemberCmd::Pause { resume_after_ms: *resume_after_ms }),
     }
 }
 

@@ -27,6 +27,7 @@ pub mod fetch;
 pub mod find_coordinator;
 pub mod heartbeat;
 pub mod incremental_alter_configs;
+pub mod init_producer_id;
 pub mod join_group;
 pub mod leave_group;
 pub mod list_groups;
@@ -112,6 +113,7 @@ api_enums! {
     CreateTopics => key::CREATE_TOPICS, create_topics::CreateTopicsRequest, CreateTopicsResponse;
     DeleteTopics => key::DELETE_TOPICS, delete_topics::DeleteTopicsRequest, DeleteTopicsResponse;
     DeleteRecords => key::DELETE_RECORDS, delete_records::DeleteRecordsRequest, DeleteRecordsResponse;
+    InitProducerId => key::INIT_PRODUCER_ID, init_producer_id::InitProducerIdRequest, InitProducerIdResponse;
     OffsetForLeaderEpoch => key::OFFSET_FOR_LEADER_EPOCH, offset_for_leader_epoch::OffsetForLeaderEpochRequest, OffsetForLeaderEpochResponse;
     DescribeConfigs => key::DESCRIBE_CONFIGS, describe_configs::DescribeConfigsRequest, DescribeConfigsResponse;
     AlterConfigs => key::ALTER_CONFIGS, alter_configs::AlterConfigsRequest, AlterConfigsResponse;
