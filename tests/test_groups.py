@@ -386,7 +386,6 @@ def test_kcat_balanced_consumer(broker):
 # ---------------------------------------------------------------- 7. idempotent producer
 
 
-@pytest.mark.xfail(reason="idempotent producer not merged yet", strict=False)
 def test_idempotent_producer_through_dropping_proxy(broker_factory):
     """An idempotent librdkafka producer (acks=all, 5 in flight) sends 2000 numbered values to
     one partition through a proxy that cuts its connections mid-request several times (so
