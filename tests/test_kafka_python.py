@@ -19,8 +19,8 @@ def test_kafka_python_roundtrip(broker, compression):
     topic = unique_topic("kp")
     create_topic(broker.bootstrap, topic)
     base_ts = int(time.time() * 1000) - 60_000
-    # kafka-python 3 turns idempotence on by default, which needs InitProducerId (not
-    # implemented yet: see test_kafka_python_default_idempotent_producer).
+    # kafka-python 3 turns idempotence on by default; these tests turn it off so they cover
+    # plain produce (test_kafka_python_default_idempotent_producer covers the default).
     producer = KafkaProducer(bootstrap_servers=broker.bootstrap, acks="all", linger_ms=5,
                              compression_type=compression, request_timeout_ms=30000,
                              enable_idempotence=False)
@@ -83,8 +83,6 @@ def test_kafka_python_end_offsets(broker):
         consumer.close()
 
 
-@pytest.mark.xfail(reason="InitProducerId / idempotent produce not implemented yet; kafka-python 3 "
-                          "enables idempotence by default", strict=False)
 def test_kafka_python_default_idempotent_producer(broker):
     """kafka-python's KafkaProducer with its defaults (idempotence on since 3.0) can produce:
     it needs InitProducerId and producer-id/sequence handling on the broker."""
