@@ -86,6 +86,20 @@ pub fn pad_value(value: &str, bytes: usize) -> String {
     s
 }
 
+/// The next batch of a producer: its values (unpadded, as the ledger holds
+/// them) and the records carrying them, stamped with the simulated time.
+fn next_values(p: &ProducerSpec, seq: &mut u64) -> (Vec<String>, Vec<Record>) {
+    let values: Vec<String> = (0..p.batch_records)
+        .map(|_| {
+            *seq += 1;
+            value_name(p.id, *seq - 1)
+        })
+        .collect();
+    let now_ms = madsim::time::TimeHandle::current().now_time().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64);
+    let recs = values.iter().map(|v| Record { timestamp: now_ms, value: Some(Bytes::from(pad_value(v, p.value_bytes))), ..Default::default() }).collect();
+    (values, recs)
+}
+
 /// The unpadded value of a record read back.
 pub fn unpad_value(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).trim_end_matches(PAD).to_string()
@@ -184,17 +198,7 @@ pub async fn run_producer(ctx: WorkloadCtx, p: ProducerSpec) {
         }
         let Some(c) = reuse_or_connect(&ctx, &mut client).await else { break };
         let partition = ((p.id + request) % partitions as usize) as i32;
-        let values: Vec<String> = (0..p.batch_records)
-            .map(|_| {
-                seq += 1;
-                value_name(p.id, seq - 1)
-            })
-            .collect();
-        let now_ms = madsim::time::TimeHandle::current().now_time().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64);
-        let recs: Vec<Record> = values
-            .iter()
-            .map(|v| Record { timestamp: now_ms, value: Some(Bytes::from(pad_value(v, p.value_bytes))), ..Default::default() })
-            .collect();
+        let (values, recs) = next_values(&p, &mut seq);
         let batch = records::build_batch(&recs, Compression::None, -1, -1, -1);
         let req = Request::Produce(ProduceRequest {
             transactional_id: None,
@@ -306,17 +310,7 @@ pub async fn run_idempotent_producer(ctx: WorkloadCtx, p: ProducerSpec) {
             break;
         }
         let partition = ((p.id + request) % partitions as usize) as i32;
-        let values: Vec<String> = (0..p.batch_records)
-            .map(|_| {
-                seq += 1;
-                value_name(p.id, seq - 1)
-            })
-            .collect();
-        let now_ms = madsim::time::TimeHandle::current().now_time().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64);
-        let recs: Vec<Record> = values
-            .iter()
-            .map(|v| Record { timestamp: now_ms, value: Some(Bytes::from(pad_value(v, p.value_bytes))), ..Default::default() })
-            .collect();
+        let (values, recs) = next_values(&p, &mut seq);
         let base_sequence = *sequences.get(&partition).unwrap_or(&0);
         let batch = if p.unsequenced {
             records::build_batch(&recs, Compression::None, -1, -1, -1)
