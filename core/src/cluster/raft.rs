@@ -184,11 +184,12 @@ pub enum RaftOutput {
     Send { to: NodeId, message: Message },
     Persist { id: PersistId, write: RaftWrite },
     /// A committed command was applied (or rejected, state unchanged). `context` is what
-    /// the proposer passed to [`RaftNode::propose`].
+    /// the proposer passed to [`RaftNode::propose`]; `data` the entry's command bytes.
     Applied {
         index: u64,
         term: u64,
         context: Vec<u8>,
+        data: Vec<u8>,
         result: Result<Command, Rejection>,
     },
     ConfChanged { index: u64, voters: Vec<NodeId> },
@@ -386,6 +387,8 @@ pub struct RaftNode {
     timeout_drawn_for: (u64, StateRole),
     last_reported: (u64, StateRole, u64),
     next_persist: u64,
+    /// A snapshot is due at the end of this `ready` (a conf change was applied).
+    snapshot_due: bool,
     pending: VecDeque<PendingPersist>,
     outputs: Vec<RaftOutput>,
 }
@@ -449,6 +452,7 @@ impl RaftNode {
             timeout_drawn_for: (0, StateRole::Follower),
             last_reported: (0, StateRole::Follower, 0),
             next_persist: 0,
+            snapshot_due: false,
             pending: VecDeque::new(),
             outputs: Vec::new(),
             config,
@@ -599,6 +603,7 @@ impl RaftNode {
                         index: e.index,
                         term: e.term,
                         context: e.context.to_vec(),
+                        data: e.data.to_vec(),
                         result,
                     });
                 }
@@ -608,6 +613,9 @@ impl RaftNode {
                     let cs = self.raw.apply_conf_change(&cc).expect("conf change applies");
                     let voters = cs.voters.iter().map(|v| node_id(*v)).collect();
                     self.raw.mut_store().conf_state = cs;
+                    // A peer that joins needs a snapshot whose configuration includes it
+                    // (raft-rs refuses one that does not): take it at this index.
+                    self.snapshot_due = true;
                     self.outputs.push(RaftOutput::ConfChanged {
                         index: e.index,
                         voters,
@@ -620,10 +628,12 @@ impl RaftNode {
     }
 
     /// Snapshots the metadata at the applied index and compacts the log before it, once
-    /// `snapshot_interval_entries` were applied since the last snapshot.
+    /// `snapshot_interval_entries` were applied since the last snapshot, or after a conf
+    /// change.
     fn maybe_snapshot(&mut self) {
         let store = self.raw.store();
-        if self.applied < store.snapshot_index() + self.config.snapshot_interval_entries {
+        let due = std::mem::take(&mut self.snapshot_due);
+        if !due && self.applied < store.snapshot_index() + self.config.snapshot_interval_entries {
             return;
         }
         self.compact();

@@ -503,8 +503,11 @@ impl Sim {
                         let w = RaftWrite::from_bytes(&write.to_bytes()).unwrap();
                         self.unsynced.get_mut(&id).unwrap().push((pid, w));
                     }
-                    RaftOutput::Applied { index, term, result, .. } => {
-                        let bytes = result.map(|c| c.to_bytes()).unwrap_or_default();
+                    RaftOutput::Applied { index, term, data, result, .. } => {
+                        if let Ok(c) = &result {
+                            assert_eq!(c.to_bytes(), data);
+                        }
+                        let bytes = data;
                         let log = self.applied.entry(id).or_default();
                         if let Some(prev) = log.insert(index, (term, bytes.clone())) {
                             assert_eq!(prev, (term, bytes), "{id:?} re-applied {index} differently");
