@@ -28,22 +28,13 @@ pub enum PlacementError {
 /// partitions placed earlier in this call — ties going to the lowest id. Its followers
 /// are the next live brokers in id order, wrapping around. So leaders spread evenly, within
 /// a topic and across topics.
-pub fn place_replicas(
-    state: &MetadataState,
-    partitions: i32,
-    replication_factor: i16,
-) -> Result<Vec<Vec<NodeId>>, PlacementError> {
+pub fn place_replicas(state: &MetadataState, partitions: i32, replication_factor: i16) -> Result<Vec<Vec<NodeId>>, PlacementError> {
     let live = state.live_brokers();
     if replication_factor < 1 || replication_factor as usize > live.len() {
-        return Err(PlacementError::InvalidReplicationFactor {
-            requested: replication_factor,
-            live_brokers: live.len(),
-        });
+        return Err(PlacementError::InvalidReplicationFactor { requested: replication_factor, live_brokers: live.len() });
     }
     if partitions < 1 || partitions as usize > super::metadata::PARTITIONS_PER_TOPIC_MAX {
-        return Err(PlacementError::InvalidPartitions {
-            requested: partitions,
-        });
+        return Err(PlacementError::InvalidPartitions { requested: partitions });
     }
     let mut led: BTreeMap<NodeId, usize> = live.iter().map(|b| (*b, 0)).collect();
     for p in state.topics().flat_map(|t| &t.partitions) {
@@ -54,11 +45,7 @@ pub fn place_replicas(
     let rf = replication_factor as usize;
     let mut placed = Vec::with_capacity(partitions as usize);
     for _ in 0..partitions {
-        let (start, _) = live
-            .iter()
-            .enumerate()
-            .min_by_key(|(i, b)| (led[*b], *i))
-            .expect("at least one live broker");
+        let (start, _) = live.iter().enumerate().min_by_key(|(i, b)| (led[*b], *i)).expect("at least one live broker");
         let replicas: Vec<NodeId> = (0..rf).map(|k| live[(start + k) % live.len()]).collect();
         *led.get_mut(&replicas[0]).expect("live") += 1;
         placed.push(replicas);
@@ -88,21 +75,12 @@ pub fn on_broker_fenced(state: &MetadataState, fenced: NodeId) -> Vec<Command> {
             let mut p = p.clone();
             if p.leader == Some(fenced) {
                 let leader = elect(topic, &p, live);
-                out.push(Command::SetLeader {
-                    topic: topic.name.clone(),
-                    partition,
-                    leader,
-                });
+                out.push(Command::SetLeader { topic: topic.name.clone(), partition, leader });
                 simulate_set_leader(&mut p, leader);
             }
             if p.isr.contains(&fenced) && p.isr.len() > 1 && p.leader != Some(fenced) {
                 let isr: Vec<NodeId> = p.isr.iter().copied().filter(|b| *b != fenced).collect();
-                out.push(Command::ChangeIsr {
-                    topic: topic.name.clone(),
-                    partition,
-                    isr,
-                    expected_partition_epoch: p.partition_epoch,
-                });
+                out.push(Command::ChangeIsr { topic: topic.name.clone(), partition, isr, expected_partition_epoch: p.partition_epoch });
             }
         }
     }
@@ -121,11 +99,7 @@ pub fn elect_offline_leaders(state: &MetadataState) -> Vec<Command> {
                 continue;
             }
             if let Some(leader) = elect(topic, p, live) {
-                out.push(Command::SetLeader {
-                    topic: topic.name.clone(),
-                    partition: index as i32,
-                    leader: Some(leader),
-                });
+                out.push(Command::SetLeader { topic: topic.name.clone(), partition: index as i32, leader: Some(leader) });
             }
         }
     }
@@ -136,13 +110,7 @@ pub fn elect_offline_leaders(state: &MetadataState) -> Vec<Command> {
 /// election enabled — a live replica, else none.
 fn elect(topic: &Topic, p: &Partition, live: impl Fn(NodeId) -> bool) -> Option<NodeId> {
     let in_order = |pred: &dyn Fn(NodeId) -> bool| p.replicas.iter().copied().find(|b| pred(*b));
-    in_order(&|b| p.isr.contains(&b) && live(b)).or_else(|| {
-        if topic.unclean_leader_election() {
-            in_order(&|b| live(b))
-        } else {
-            None
-        }
-    })
+    in_order(&|b| p.isr.contains(&b) && live(b)).or_else(|| if topic.unclean_leader_election() { in_order(&|b| live(b)) } else { None })
 }
 
 /// Mirrors `SetLeader`'s effect on a copy, so later commands carry the right epoch.

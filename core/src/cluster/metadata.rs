@@ -76,8 +76,7 @@ impl<'de> Deserialize<'de> for TopicId {
 
 /// A partition's epoch: bumped by every change to its leader, replicas or ISR. The
 /// compare-and-set token of [`Command::ChangeIsr`] (Kafka's AlterPartition).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
-#[derive(Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
 pub struct PartitionEpoch(pub i32);
 
 /// A broker's listener address.
@@ -92,11 +91,7 @@ pub struct Address {
 pub enum Command {
     /// Registers a broker, or re-registers it after a restart with a higher
     /// incarnation. A (re-)registered broker starts fenced.
-    RegisterBroker {
-        id: NodeId,
-        address: Address,
-        incarnation: u64,
-    },
+    RegisterBroker { id: NodeId, address: Address, incarnation: u64 },
     /// Fences a registered, unfenced broker: it stops counting as live.
     FenceBroker { id: NodeId },
     /// Unfences a registered, fenced broker.
@@ -116,27 +111,14 @@ pub enum Command {
     DeleteTopic { name: String },
     /// Replaces a partition's replicas. The ISR keeps only members that stay replicas
     /// (at least one must); a leader that is no longer a replica is dropped.
-    AssignReplicas {
-        topic: String,
-        partition: i32,
-        replicas: Vec<NodeId>,
-    },
+    AssignReplicas { topic: String, partition: i32, replicas: Vec<NodeId> },
     /// Sets (or clears) a partition's leader; bumps its leader epoch and partition
     /// epoch. The new leader must be a live replica in the ISR, unless the topic
     /// enables unclean leader election, in which case the ISR becomes just the leader.
-    SetLeader {
-        topic: String,
-        partition: i32,
-        leader: Option<NodeId>,
-    },
+    SetLeader { topic: String, partition: i32, leader: Option<NodeId> },
     /// Replaces a partition's ISR if its partition epoch is still
     /// `expected_partition_epoch`; bumps the partition epoch.
-    ChangeIsr {
-        topic: String,
-        partition: i32,
-        isr: Vec<NodeId>,
-        expected_partition_epoch: PartitionEpoch,
-    },
+    ChangeIsr { topic: String, partition: i32, isr: Vec<NodeId>, expected_partition_epoch: PartitionEpoch },
 }
 
 impl Command {
@@ -223,9 +205,7 @@ pub struct Topic {
 impl Topic {
     /// Whether `unclean.leader.election.enable` is `true` (Kafka's default is false).
     pub fn unclean_leader_election(&self) -> bool {
-        self.configs
-            .get(UNCLEAN_LEADER_ELECTION_ENABLE)
-            .is_some_and(|v| v == "true")
+        self.configs.get(UNCLEAN_LEADER_ELECTION_ENABLE).is_some_and(|v| v == "true")
     }
 }
 
@@ -255,11 +235,7 @@ impl MetadataState {
 
     /// Registered, unfenced brokers in id order.
     pub fn live_brokers(&self) -> Vec<NodeId> {
-        self.brokers
-            .values()
-            .filter(|b| !b.fenced)
-            .map(|b| b.id)
-            .collect()
+        self.brokers.values().filter(|b| !b.fenced).map(|b| b.id).collect()
     }
 
     pub fn is_live(&self, id: NodeId) -> bool {
@@ -290,8 +266,7 @@ impl MetadataState {
 
     /// The leader (if any) and the leader epoch.
     pub fn leader(&self, topic: &str, partition: i32) -> Option<(Option<NodeId>, LeaderEpoch)> {
-        self.partition(topic, partition)
-            .map(|p| (p.leader, p.leader_epoch))
+        self.partition(topic, partition).map(|p| (p.leader, p.leader_epoch))
     }
 
     pub fn partition_epoch(&self, topic: &str, partition: i32) -> Option<PartitionEpoch> {
@@ -311,22 +286,16 @@ impl MetadataState {
     /// Restores a state written by [`MetadataState::to_snapshot`]. The restored state is
     /// checked against the invariants; a snapshot that breaks them is an error.
     pub fn from_snapshot(bytes: &[u8]) -> Result<MetadataState, Rejection> {
-        let (&version, body) = bytes
-            .split_first()
-            .ok_or_else(|| Rejection::Malformed("empty snapshot".into()))?;
+        let (&version, body) = bytes.split_first().ok_or_else(|| Rejection::Malformed("empty snapshot".into()))?;
         if version != SNAPSHOT_VERSION {
-            return Err(Rejection::Malformed(format!(
-                "snapshot version {version}"
-            )));
+            return Err(Rejection::Malformed(format!("snapshot version {version}")));
         }
         let state: MetadataState = match postcard::take_from_bytes(body) {
             Ok((s, [])) => s,
             Ok(_) => return Err(Rejection::Malformed("trailing bytes after snapshot".into())),
             Err(e) => return Err(Rejection::Malformed(e.to_string())),
         };
-        state.invariant_violation().map_or(Ok(state), |v| {
-            Err(Rejection::Malformed(format!("snapshot breaks invariant: {v}")))
-        })
+        state.invariant_violation().map_or(Ok(state), |v| Err(Rejection::Malformed(format!("snapshot breaks invariant: {v}"))))
     }
 
     // ---- invariants ----
@@ -374,38 +343,19 @@ impl MetadataState {
     /// Validates and applies one command. On `Err` the state is unchanged.
     pub fn apply(&mut self, cmd: &Command) -> Result<(), Rejection> {
         let result = match cmd {
-            Command::RegisterBroker {
-                id,
-                address,
-                incarnation,
-            } => self.register_broker(*id, address, *incarnation),
+            Command::RegisterBroker { id, address, incarnation } => self.register_broker(*id, address, *incarnation),
             Command::FenceBroker { id } => self.fence_broker(*id),
             Command::UnfenceBroker { id } => self.unfence_broker(*id),
             Command::RemoveBroker { id } => self.remove_broker(*id),
-            Command::CreateTopic {
-                name,
-                topic_id,
-                partitions,
-                replication_factor,
-                configs,
-            } => self.create_topic(name, *topic_id, partitions, *replication_factor, configs),
+            Command::CreateTopic { name, topic_id, partitions, replication_factor, configs } => {
+                self.create_topic(name, *topic_id, partitions, *replication_factor, configs)
+            }
             Command::DeleteTopic { name } => self.delete_topic(name),
-            Command::AssignReplicas {
-                topic,
-                partition,
-                replicas,
-            } => self.assign_replicas(topic, *partition, replicas),
-            Command::SetLeader {
-                topic,
-                partition,
-                leader,
-            } => self.set_leader(topic, *partition, *leader),
-            Command::ChangeIsr {
-                topic,
-                partition,
-                isr,
-                expected_partition_epoch,
-            } => self.change_isr(topic, *partition, isr, *expected_partition_epoch),
+            Command::AssignReplicas { topic, partition, replicas } => self.assign_replicas(topic, *partition, replicas),
+            Command::SetLeader { topic, partition, leader } => self.set_leader(topic, *partition, *leader),
+            Command::ChangeIsr { topic, partition, isr, expected_partition_epoch } => {
+                self.change_isr(topic, *partition, isr, *expected_partition_epoch)
+            }
         };
         if cfg!(debug_assertions) {
             self.check_invariants();
@@ -424,46 +374,24 @@ impl MetadataState {
         self.brokers.get(&id).ok_or(Rejection::UnknownBroker(id))
     }
 
-    fn register_broker(
-        &mut self,
-        id: NodeId,
-        address: &Address,
-        incarnation: u64,
-    ) -> Result<(), Rejection> {
+    fn register_broker(&mut self, id: NodeId, address: &Address, incarnation: u64) -> Result<(), Rejection> {
         if id.0 < 0 {
             return Err(Rejection::InvalidBrokerId(id));
         }
         if address.host.is_empty() || address.host.len() > HOST_BYTES_MAX || address.port == 0 {
             return Err(Rejection::InvalidAddress(format!("{}:{}", address.host, address.port)));
         }
-        if let Some(other) = self
-            .brokers
-            .values()
-            .find(|b| b.id != id && b.address == *address)
-        {
+        if let Some(other) = self.brokers.values().find(|b| b.id != id && b.address == *address) {
             return Err(Rejection::AddressInUse(other.id));
         }
         match self.brokers.get(&id) {
             Some(b) if incarnation <= b.incarnation => {
-                return Err(Rejection::StaleIncarnation {
-                    current: b.incarnation,
-                    proposed: incarnation,
-                })
+                return Err(Rejection::StaleIncarnation { current: b.incarnation, proposed: incarnation })
             }
-            None if self.brokers.len() >= BROKERS_MAX => {
-                return Err(Rejection::LimitReached("brokers"))
-            }
+            None if self.brokers.len() >= BROKERS_MAX => return Err(Rejection::LimitReached("brokers")),
             _ => {}
         }
-        self.brokers.insert(
-            id,
-            Broker {
-                id,
-                address: address.clone(),
-                incarnation,
-                fenced: true,
-            },
-        );
+        self.brokers.insert(id, Broker { id, address: address.clone(), incarnation, fenced: true });
         Ok(())
     }
 
@@ -487,11 +415,7 @@ impl MetadataState {
         if !self.registered(id)?.fenced {
             return Err(Rejection::NotFenced(id));
         }
-        let leads = self
-            .topics
-            .values()
-            .flat_map(|t| &t.partitions)
-            .any(|p| p.leader == Some(id));
+        let leads = self.topics.values().flat_map(|t| &t.partitions).any(|p| p.leader == Some(id));
         if leads {
             return Err(Rejection::BrokerLeadsPartitions(id));
         }
@@ -501,10 +425,7 @@ impl MetadataState {
 
     fn validate_replicas(&self, replicas: &[NodeId]) -> Result<(), Rejection> {
         if replicas.is_empty() || replicas.len() > REPLICAS_MAX {
-            return Err(Rejection::InvalidReplicas(format!(
-                "{} replicas (1..={REPLICAS_MAX})",
-                replicas.len()
-            )));
+            return Err(Rejection::InvalidReplicas(format!("{} replicas (1..={REPLICAS_MAX})", replicas.len())));
         }
         if has_duplicates(replicas) {
             return Err(Rejection::InvalidReplicas(format!("duplicates in {replicas:?}")));
@@ -534,15 +455,10 @@ impl MetadataState {
             return Err(Rejection::TopicIdInUse);
         }
         if partitions.is_empty() || partitions.len() > PARTITIONS_PER_TOPIC_MAX {
-            return Err(Rejection::InvalidPartitions(format!(
-                "{} partitions (1..={PARTITIONS_PER_TOPIC_MAX})",
-                partitions.len()
-            )));
+            return Err(Rejection::InvalidPartitions(format!("{} partitions (1..={PARTITIONS_PER_TOPIC_MAX})", partitions.len())));
         }
         if replication_factor < 1 {
-            return Err(Rejection::InvalidReplicationFactor(format!(
-                "replication factor {replication_factor}"
-            )));
+            return Err(Rejection::InvalidReplicationFactor(format!("replication factor {replication_factor}")));
         }
         validate_configs(configs)?;
         let mut created = Vec::with_capacity(partitions.len());
@@ -554,11 +470,7 @@ impl MetadataState {
                     replicas.len()
                 )));
             }
-            let isr: Vec<NodeId> = replicas
-                .iter()
-                .copied()
-                .filter(|r| self.is_live(*r))
-                .collect();
+            let isr: Vec<NodeId> = replicas.iter().copied().filter(|r| self.is_live(*r)).collect();
             let Some(&leader) = isr.first() else {
                 return Err(Rejection::NoLiveReplica);
             };
@@ -572,56 +484,29 @@ impl MetadataState {
         }
         self.topics.insert(
             name.to_string(),
-            Topic {
-                name: name.to_string(),
-                id: topic_id,
-                replication_factor,
-                configs: configs.clone(),
-                partitions: created,
-            },
+            Topic { name: name.to_string(), id: topic_id, replication_factor, configs: configs.clone(), partitions: created },
         );
         Ok(())
     }
 
     fn delete_topic(&mut self, name: &str) -> Result<(), Rejection> {
-        self.topics
-            .remove(name)
-            .map(|_| ())
-            .ok_or_else(|| Rejection::UnknownTopic(name.to_string()))
+        self.topics.remove(name).map(|_| ()).ok_or_else(|| Rejection::UnknownTopic(name.to_string()))
     }
 
     fn partition_mut(&mut self, topic: &str, partition: i32) -> Result<&mut Partition, Rejection> {
-        let t = self
-            .topics
-            .get_mut(topic)
-            .ok_or_else(|| Rejection::UnknownTopic(topic.to_string()))?;
+        let t = self.topics.get_mut(topic).ok_or_else(|| Rejection::UnknownTopic(topic.to_string()))?;
         usize::try_from(partition)
             .ok()
             .and_then(|i| t.partitions.get_mut(i))
-            .ok_or_else(|| Rejection::UnknownPartition {
-                topic: topic.to_string(),
-                partition,
-            })
+            .ok_or_else(|| Rejection::UnknownPartition { topic: topic.to_string(), partition })
     }
 
-    fn assign_replicas(
-        &mut self,
-        topic: &str,
-        partition: i32,
-        replicas: &[NodeId],
-    ) -> Result<(), Rejection> {
+    fn assign_replicas(&mut self, topic: &str, partition: i32, replicas: &[NodeId]) -> Result<(), Rejection> {
         self.validate_replicas(replicas)?;
         let p = self.partition_mut(topic, partition)?;
-        let isr: Vec<NodeId> = replicas
-            .iter()
-            .copied()
-            .filter(|r| p.isr.contains(r))
-            .collect();
+        let isr: Vec<NodeId> = replicas.iter().copied().filter(|r| p.isr.contains(r)).collect();
         if isr.is_empty() {
-            return Err(Rejection::InvalidReplicas(format!(
-                "{replicas:?} keeps no member of the ISR {:?}",
-                p.isr
-            )));
+            return Err(Rejection::InvalidReplicas(format!("{replicas:?} keeps no member of the ISR {:?}", p.isr)));
         }
         if let Some(l) = p.leader {
             if !replicas.contains(&l) {
@@ -635,16 +520,8 @@ impl MetadataState {
         Ok(())
     }
 
-    fn set_leader(
-        &mut self,
-        topic: &str,
-        partition: i32,
-        leader: Option<NodeId>,
-    ) -> Result<(), Rejection> {
-        let unclean = self
-            .topics
-            .get(topic)
-            .is_some_and(|t| t.unclean_leader_election());
+    fn set_leader(&mut self, topic: &str, partition: i32, leader: Option<NodeId>) -> Result<(), Rejection> {
+        let unclean = self.topics.get(topic).is_some_and(|t| t.unclean_leader_election());
         let live = leader.is_some_and(|l| self.is_live(l));
         let p = self.partition_mut(topic, partition)?;
         let mut new_isr = None;
@@ -668,20 +545,11 @@ impl MetadataState {
         Ok(())
     }
 
-    fn change_isr(
-        &mut self,
-        topic: &str,
-        partition: i32,
-        isr: &[NodeId],
-        expected: PartitionEpoch,
-    ) -> Result<(), Rejection> {
+    fn change_isr(&mut self, topic: &str, partition: i32, isr: &[NodeId], expected: PartitionEpoch) -> Result<(), Rejection> {
         let live: BTreeSet<NodeId> = self.live_brokers().into_iter().collect();
         let p = self.partition_mut(topic, partition)?;
         if p.partition_epoch != expected {
-            return Err(Rejection::StalePartitionEpoch {
-                current: p.partition_epoch,
-                expected,
-            });
+            return Err(Rejection::StalePartitionEpoch { current: p.partition_epoch, expected });
         }
         if isr.is_empty() || has_duplicates(isr) {
             return Err(Rejection::InvalidIsr(format!("{isr:?}: empty or duplicates")));
@@ -723,9 +591,7 @@ pub fn validate_topic_name(name: &str) -> Result<(), Rejection> {
         && name.len() <= TOPIC_NAME_BYTES_MAX
         && name != "."
         && name != ".."
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_' || b == b'-');
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_' || b == b'-');
     if ok {
         Ok(())
     } else {
@@ -739,9 +605,7 @@ fn validate_configs(configs: &BTreeMap<String, String>) -> Result<(), Rejection>
     }
     if let Some(v) = configs.get(UNCLEAN_LEADER_ELECTION_ENABLE) {
         if v != "true" && v != "false" {
-            return Err(Rejection::InvalidConfig(format!(
-                "{UNCLEAN_LEADER_ELECTION_ENABLE}={v}"
-            )));
+            return Err(Rejection::InvalidConfig(format!("{UNCLEAN_LEADER_ELECTION_ENABLE}={v}")));
         }
     }
     Ok(())

@@ -42,9 +42,7 @@
 
 use std::collections::VecDeque;
 
-use ::raft::eraftpb::{
-    ConfChange, ConfChangeType, ConfState, Entry, EntryType, HardState, Message, Snapshot,
-};
+use ::raft::eraftpb::{ConfChange, ConfChangeType, ConfState, Entry, EntryType, HardState, Message, Snapshot};
 use ::raft::{GetEntriesContext, RaftState, RawNode, StateRole, Storage, StorageError};
 use protobuf::Message as _;
 use rand::{Rng, SeedableRng};
@@ -181,8 +179,14 @@ pub struct RecoverError(pub String);
 /// What the driver must do, in order. See the module docs.
 #[derive(Clone, Debug)]
 pub enum RaftOutput {
-    Send { to: NodeId, message: Message },
-    Persist { id: PersistId, write: RaftWrite },
+    Send {
+        to: NodeId,
+        message: Message,
+    },
+    Persist {
+        id: PersistId,
+        write: RaftWrite,
+    },
     /// A committed command was applied (or rejected, state unchanged). `context` is what
     /// the proposer passed to [`RaftNode::propose`]; `data` the entry's command bytes.
     Applied {
@@ -192,9 +196,19 @@ pub enum RaftOutput {
         data: Vec<u8>,
         result: Result<Command, Rejection>,
     },
-    ConfChanged { index: u64, voters: Vec<NodeId> },
-    SnapshotInstalled { index: u64, term: u64 },
-    RoleChanged { term: u64, role: Role, leader: Option<NodeId> },
+    ConfChanged {
+        index: u64,
+        voters: Vec<NodeId>,
+    },
+    SnapshotInstalled {
+        index: u64,
+        term: u64,
+    },
+    RoleChanged {
+        term: u64,
+        role: Role,
+        leader: Option<NodeId>,
+    },
 }
 
 /// Why a proposal was not accepted. Nothing was appended.
@@ -244,12 +258,7 @@ impl RaftStorage {
 
     fn append(&mut self, ents: &[Entry]) {
         let Some(first) = ents.first() else { return };
-        assert!(
-            first.index > self.snapshot_index(),
-            "append at {} below snapshot {}",
-            first.index,
-            self.snapshot_index()
-        );
+        assert!(first.index > self.snapshot_index(), "append at {} below snapshot {}", first.index, self.snapshot_index());
         assert!(first.index <= self.last() + 1, "gap before entry {}", first.index);
         let keep = (first.index - self.snapshot_index() - 1) as usize;
         self.entries.truncate(keep);
@@ -272,9 +281,7 @@ impl RaftStorage {
     }
 
     /// Rebuilds storage from the durable records, in write order.
-    pub fn recover<'a>(
-        writes: impl IntoIterator<Item = &'a RaftWrite>,
-    ) -> Result<RaftStorage, RecoverError> {
+    pub fn recover<'a>(writes: impl IntoIterator<Item = &'a RaftWrite>) -> Result<RaftStorage, RecoverError> {
         let mut s = RaftStorage::default();
         let bad = |what: &str| RecoverError(format!("malformed {what} in raft log"));
         for w in writes {
@@ -303,11 +310,7 @@ impl RaftStorage {
             }
         }
         if s.hard_state.commit > s.last() {
-            return Err(RecoverError(format!(
-                "commit {} beyond the last entry {}",
-                s.hard_state.commit,
-                s.last()
-            )));
+            return Err(RecoverError(format!("commit {} beyond the last entry {}", s.hard_state.commit, s.last())));
         }
         Ok(s)
     }
@@ -318,13 +321,7 @@ impl Storage for RaftStorage {
         Ok(RaftState::new(self.hard_state.clone(), self.conf_state.clone()))
     }
 
-    fn entries(
-        &self,
-        low: u64,
-        high: u64,
-        max_size: impl Into<Option<u64>>,
-        _context: GetEntriesContext,
-    ) -> ::raft::Result<Vec<Entry>> {
+    fn entries(&self, low: u64, high: u64, max_size: impl Into<Option<u64>>, _context: GetEntriesContext) -> ::raft::Result<Vec<Entry>> {
         if low <= self.snapshot_index() {
             return Err(::raft::Error::Store(StorageError::Compacted));
         }
@@ -358,9 +355,7 @@ impl Storage for RaftStorage {
 
     fn snapshot(&self, request_index: u64, _to: u64) -> ::raft::Result<Snapshot> {
         if self.snapshot_index() < request_index || self.snapshot_index() == 0 {
-            return Err(::raft::Error::Store(
-                StorageError::SnapshotTemporarilyUnavailable,
-            ));
+            return Err(::raft::Error::Store(StorageError::SnapshotTemporarilyUnavailable));
         }
         Ok(self.snapshot.clone())
     }
@@ -399,8 +394,7 @@ impl RaftNode {
     /// same `voters`. The bootstrap snapshot is the first [`RaftOutput::Persist`].
     pub fn bootstrap(config: RaftConfig, voters: &[NodeId]) -> RaftNode {
         assert!(voters.contains(&config.id), "{:?} bootstraps without being a voter", config.id);
-        let mut snap = Snapshot::default();
-        snap.data = MetadataState::new().to_snapshot().into();
+        let mut snap = Snapshot { data: MetadataState::new().to_snapshot().into(), ..Default::default() };
         let meta = snap.mut_metadata();
         meta.index = BOOTSTRAP_INDEX;
         meta.term = BOOTSTRAP_TERM;
@@ -431,8 +425,7 @@ impl RaftNode {
         let metadata = if storage.snapshot_index() == 0 {
             MetadataState::new()
         } else {
-            MetadataState::from_snapshot(&storage.snapshot.data)
-                .map_err(|e| RecoverError(format!("snapshot: {e}")))?
+            MetadataState::from_snapshot(&storage.snapshot.data).map_err(|e| RecoverError(format!("snapshot: {e}")))?
         };
         Ok(RaftNode::with_storage(config, storage, metadata))
     }
@@ -441,8 +434,7 @@ impl RaftNode {
         assert!(config.election_ticks > config.heartbeat_ticks && config.heartbeat_ticks > 0);
         let applied = storage.snapshot_index();
         let logger = slog::Logger::root(slog::Discard, slog::o!());
-        let raw = RawNode::new(&config.raft_config(applied), storage, &logger)
-            .expect("raft config is valid and storage consistent");
+        let raw = RawNode::new(&config.raft_config(applied), storage, &logger).expect("raft config is valid and storage consistent");
         let seed = config.seed ^ (raft_id(config.id).wrapping_mul(0x9E37_79B9_7F4A_7C15));
         let mut node = RaftNode {
             raw,
@@ -537,19 +529,16 @@ impl RaftNode {
         let messages = rd.take_messages();
         // Snapshots go out fire-and-forget: report them sent at once, so a lost one is
         // retried through the probe path instead of pausing the follower forever.
-        let snapshots_to: Vec<u64> = messages
-            .iter()
-            .filter(|m| m.get_msg_type() == ::raft::eraftpb::MessageType::MsgSnapshot)
-            .map(|m| m.to)
-            .collect();
+        let snapshots_to: Vec<u64> =
+            messages.iter().filter(|m| m.get_msg_type() == ::raft::eraftpb::MessageType::MsgSnapshot).map(|m| m.to).collect();
         self.push_sends(messages);
 
         let mut write = RaftWrite::default();
         if !rd.snapshot().is_empty() {
             let snap = rd.snapshot().clone();
             let (index, term) = (snap.get_metadata().index, snap.get_metadata().term);
-            self.metadata = MetadataState::from_snapshot(&snap.data)
-                .unwrap_or_else(|e| panic!("leader sent an unreadable snapshot at {index}: {e}"));
+            self.metadata =
+                MetadataState::from_snapshot(&snap.data).unwrap_or_else(|e| panic!("leader sent an unreadable snapshot at {index}: {e}"));
             self.applied = index;
             write.snapshot = Some(snap.write_to_bytes().expect("encode"));
             write.discard_log = true;
@@ -557,11 +546,7 @@ impl RaftNode {
             self.outputs.push(RaftOutput::SnapshotInstalled { index, term });
         }
         if !rd.entries().is_empty() {
-            write.entries = rd
-                .entries()
-                .iter()
-                .map(|e| e.write_to_bytes().expect("encode"))
-                .collect();
+            write.entries = rd.entries().iter().map(|e| e.write_to_bytes().expect("encode")).collect();
             self.raw.mut_store().append(rd.entries());
         }
         if let Some(hs) = rd.hs() {
@@ -579,11 +564,7 @@ impl RaftNode {
         if !write.is_empty() {
             self.emit_persist(write, Some(number), persisted_messages);
         } else if !self.pending.is_empty() {
-            self.pending.push_back(PendingPersist {
-                id: None,
-                ready_number: Some(number),
-                messages: persisted_messages,
-            });
+            self.pending.push_back(PendingPersist { id: None, ready_number: Some(number), messages: persisted_messages });
         } else {
             self.raw.on_persist_ready(number);
             self.push_sends(persisted_messages);
@@ -608,18 +589,15 @@ impl RaftNode {
                     });
                 }
                 EntryType::EntryConfChange => {
-                    let cc = ConfChange::parse_from_bytes(&e.data)
-                        .unwrap_or_else(|_| panic!("committed conf change {} unreadable", e.index));
+                    let cc =
+                        ConfChange::parse_from_bytes(&e.data).unwrap_or_else(|_| panic!("committed conf change {} unreadable", e.index));
                     let cs = self.raw.apply_conf_change(&cc).expect("conf change applies");
                     let voters = cs.voters.iter().map(|v| node_id(*v)).collect();
                     self.raw.mut_store().conf_state = cs;
                     // A peer that joins needs a snapshot whose configuration includes it
                     // (raft-rs refuses one that does not): take it at this index.
                     self.snapshot_due = true;
-                    self.outputs.push(RaftOutput::ConfChanged {
-                        index: e.index,
-                        voters,
-                    });
+                    self.outputs.push(RaftOutput::ConfChanged { index: e.index, voters });
                 }
                 EntryType::EntryConfChangeV2 => panic!("conf change v2 is never proposed"),
             }
@@ -648,18 +626,13 @@ impl RaftNode {
             return;
         }
         let term = store.term(index).expect("applied entry is in the log");
-        let mut snap = Snapshot::default();
-        snap.data = self.metadata.to_snapshot().into();
+        let mut snap = Snapshot { data: self.metadata.to_snapshot().into(), ..Default::default() };
         let meta = snap.mut_metadata();
         meta.index = index;
         meta.term = term;
         meta.set_conf_state(store.conf_state.clone());
-        let write = RaftWrite {
-            snapshot: Some(snap.write_to_bytes().expect("encode")),
-            discard_log: false,
-            entries: Vec::new(),
-            hard_state: None,
-        };
+        let write =
+            RaftWrite { snapshot: Some(snap.write_to_bytes().expect("encode")), discard_log: false, entries: Vec::new(), hard_state: None };
         self.raw.mut_store().install_snapshot(snap, false);
         self.emit_persist(write, None, Vec::new());
     }
@@ -725,29 +698,20 @@ impl RaftNode {
         if self.is_leader() {
             Ok(())
         } else {
-            Err(ProposeError::NotLeader {
-                leader: self.leader(),
-            })
+            Err(ProposeError::NotLeader { leader: self.leader() })
         }
     }
 
     fn emit_persist(&mut self, write: RaftWrite, ready_number: Option<u64>, messages: Vec<Message>) {
         let id = PersistId(self.next_persist);
         self.next_persist += 1;
-        self.pending.push_back(PendingPersist {
-            id: Some(id),
-            ready_number,
-            messages,
-        });
+        self.pending.push_back(PendingPersist { id: Some(id), ready_number, messages });
         self.outputs.push(RaftOutput::Persist { id, write });
     }
 
     fn push_sends(&mut self, messages: Vec<Message>) {
         for message in messages {
-            self.outputs.push(RaftOutput::Send {
-                to: node_id(message.to),
-                message,
-            });
+            self.outputs.push(RaftOutput::Send { to: node_id(message.to), message });
         }
     }
 

@@ -21,14 +21,7 @@ fn n(id: i32) -> NodeId {
 }
 
 fn register(id: i32, incarnation: u64) -> Command {
-    Command::RegisterBroker {
-        id: n(id),
-        address: Address {
-            host: format!("broker{id}"),
-            port: 9092,
-        },
-        incarnation,
-    }
+    Command::RegisterBroker { id: n(id), address: Address { host: format!("broker{id}"), port: 9092 }, incarnation }
 }
 
 fn tid(b: u8) -> TopicId {
@@ -40,24 +33,14 @@ fn create(name: &str, id: u8, partitions: Vec<Vec<i32>>, configs: &[(&str, &str)
     Command::CreateTopic {
         name: name.into(),
         topic_id: tid(id),
-        partitions: partitions
-            .into_iter()
-            .map(|r| r.into_iter().map(n).collect())
-            .collect(),
+        partitions: partitions.into_iter().map(|r| r.into_iter().map(n).collect()).collect(),
         replication_factor: rf,
-        configs: configs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect(),
+        configs: configs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
     }
 }
 
 fn set_leader(topic: &str, p: i32, leader: Option<i32>) -> Command {
-    Command::SetLeader {
-        topic: topic.into(),
-        partition: p,
-        leader: leader.map(n),
-    }
+    Command::SetLeader { topic: topic.into(), partition: p, leader: leader.map(n) }
 }
 
 fn change_isr(topic: &str, p: i32, isr: &[i32], epoch: i32) -> Command {
@@ -96,17 +79,9 @@ fn broker_lifecycle_is_validated() {
     assert!(s.live_brokers().is_empty());
     assert!(matches!(rejected(&mut s, register(1, 1)), Rejection::StaleIncarnation { .. }));
     assert!(matches!(rejected(&mut s, register(-1, 1)), Rejection::InvalidBrokerId(_)));
-    let clash = Command::RegisterBroker {
-        id: n(2),
-        address: Address { host: "broker1".into(), port: 9092 },
-        incarnation: 1,
-    };
+    let clash = Command::RegisterBroker { id: n(2), address: Address { host: "broker1".into(), port: 9092 }, incarnation: 1 };
     assert_eq!(rejected(&mut s, clash), Rejection::AddressInUse(n(1)));
-    let no_port = Command::RegisterBroker {
-        id: n(2),
-        address: Address { host: "h".into(), port: 0 },
-        incarnation: 1,
-    };
+    let no_port = Command::RegisterBroker { id: n(2), address: Address { host: "h".into(), port: 0 }, incarnation: 1 };
     assert!(matches!(rejected(&mut s, no_port), Rejection::InvalidAddress(_)));
     assert_eq!(rejected(&mut s, Command::FenceBroker { id: n(1) }), Rejection::AlreadyFenced(n(1)));
     s.apply(&Command::UnfenceBroker { id: n(1) }).unwrap();
@@ -128,10 +103,7 @@ fn a_broker_leading_partitions_cannot_be_removed() {
     let mut s = live_cluster(2);
     s.apply(&create("t", 1, vec![vec![0, 1]], &[])).unwrap();
     s.apply(&Command::FenceBroker { id: n(0) }).unwrap();
-    assert_eq!(
-        rejected(&mut s, Command::RemoveBroker { id: n(0) }),
-        Rejection::BrokerLeadsPartitions(n(0))
-    );
+    assert_eq!(rejected(&mut s, Command::RemoveBroker { id: n(0) }), Rejection::BrokerLeadsPartitions(n(0)));
     s.apply(&set_leader("t", 0, Some(1))).unwrap();
     s.apply(&Command::RemoveBroker { id: n(0) }).unwrap();
 }
@@ -142,36 +114,19 @@ fn create_topic_is_validated_and_elects_the_first_live_replica() {
     let mut s = live_cluster(3);
     s.apply(&register(3, 1)).unwrap(); // registered but fenced
     for bad in ["", ".", "..", "a b", "x/y", &"x".repeat(250)] {
-        assert!(matches!(
-            rejected(&mut s, create(bad, 1, vec![vec![0]], &[])),
-            Rejection::InvalidTopicName(_)
-        ));
+        assert!(matches!(rejected(&mut s, create(bad, 1, vec![vec![0]], &[])), Rejection::InvalidTopicName(_)));
     }
-    assert!(matches!(
-        rejected(&mut s, create("t", 1, vec![vec![0, 0]], &[])),
-        Rejection::InvalidReplicas(_)
-    ));
-    assert_eq!(
-        rejected(&mut s, create("t", 1, vec![vec![0, 9]], &[])),
-        Rejection::UnknownBroker(n(9))
-    );
-    assert!(matches!(
-        rejected(&mut s, create("t", 1, vec![vec![0, 1], vec![2]], &[])),
-        Rejection::InvalidReplicationFactor(_)
-    ));
+    assert!(matches!(rejected(&mut s, create("t", 1, vec![vec![0, 0]], &[])), Rejection::InvalidReplicas(_)));
+    assert_eq!(rejected(&mut s, create("t", 1, vec![vec![0, 9]], &[])), Rejection::UnknownBroker(n(9)));
+    assert!(matches!(rejected(&mut s, create("t", 1, vec![vec![0, 1], vec![2]], &[])), Rejection::InvalidReplicationFactor(_)));
     assert_eq!(rejected(&mut s, create("t", 1, vec![vec![3]], &[])), Rejection::NoLiveReplica);
     assert_eq!(rejected(&mut s, create("t", 0, vec![vec![0]], &[])), Rejection::TopicIdInUse);
     assert!(matches!(
         rejected(&mut s, create("t", 1, vec![vec![0]], &[(UNCLEAN_LEADER_ELECTION_ENABLE, "yes")])),
         Rejection::InvalidConfig(_)
     ));
-    let empty = Command::CreateTopic {
-        name: "t".into(),
-        topic_id: tid(1),
-        partitions: vec![],
-        replication_factor: 1,
-        configs: BTreeMap::new(),
-    };
+    let empty =
+        Command::CreateTopic { name: "t".into(), topic_id: tid(1), partitions: vec![], replication_factor: 1, configs: BTreeMap::new() };
     assert!(matches!(rejected(&mut s, empty), Rejection::InvalidPartitions(_)));
 
     s.apply(&create("t", 1, vec![vec![3, 1, 2], vec![0, 1, 2]], &[])).unwrap();
@@ -187,10 +142,7 @@ fn create_topic_is_validated_and_elects_the_first_live_replica() {
 
     s.apply(&Command::DeleteTopic { name: "t".into() }).unwrap();
     assert!(s.topic("t").is_none());
-    assert_eq!(
-        rejected(&mut s, Command::DeleteTopic { name: "t".into() }),
-        Rejection::UnknownTopic("t".into())
-    );
+    assert_eq!(rejected(&mut s, Command::DeleteTopic { name: "t".into() }), Rejection::UnknownTopic("t".into()));
 }
 
 #[test]
@@ -204,11 +156,7 @@ fn set_leader_bumps_epochs_and_elects_only_from_the_isr() {
     assert!(matches!(rejected(&mut s, set_leader("t", 5, Some(0))), Rejection::UnknownPartition { .. }));
     assert!(matches!(rejected(&mut s, set_leader("x", 0, Some(0))), Rejection::UnknownTopic(_)));
     s.apply(&Command::FenceBroker { id: n(1) }).unwrap();
-    assert_eq!(
-        rejected(&mut s, set_leader("t", 0, Some(1))),
-        Rejection::IneligibleLeader(n(1)),
-        "a fenced broker cannot lead"
-    );
+    assert_eq!(rejected(&mut s, set_leader("t", 0, Some(1))), Rejection::IneligibleLeader(n(1)), "a fenced broker cannot lead");
     s.apply(&Command::UnfenceBroker { id: n(1) }).unwrap();
 
     let mut last = (s.leader("t", 0).unwrap().1, s.partition_epoch("t", 0).unwrap());
@@ -228,8 +176,7 @@ fn unclean_election_needs_the_topic_config_and_resets_the_isr() {
     // unclean.leader.election.enable=true, and then becomes the whole ISR.
     let mut s = live_cluster(2);
     s.apply(&create("clean", 1, vec![vec![0, 1]], &[])).unwrap();
-    s.apply(&create("dirty", 2, vec![vec![0, 1]], &[(UNCLEAN_LEADER_ELECTION_ENABLE, "true")]))
-        .unwrap();
+    s.apply(&create("dirty", 2, vec![vec![0, 1]], &[(UNCLEAN_LEADER_ELECTION_ENABLE, "true")])).unwrap();
     for t in ["clean", "dirty"] {
         s.apply(&change_isr(t, 0, &[0], 0)).unwrap();
     }
@@ -250,19 +197,13 @@ fn change_isr_is_a_compare_and_set_on_the_partition_epoch() {
     assert_eq!(s.partition_epoch("t", 0), Some(PartitionEpoch(1)));
     assert_eq!(
         rejected(&mut s, change_isr("t", 0, &[0, 1, 2], 0)),
-        Rejection::StalePartitionEpoch {
-            current: PartitionEpoch(1),
-            expected: PartitionEpoch(0)
-        }
+        Rejection::StalePartitionEpoch { current: PartitionEpoch(1), expected: PartitionEpoch(0) }
     );
     for bad in [&[][..], &[1][..], &[0, 3][..], &[0, 0][..]] {
         assert!(matches!(rejected(&mut s, change_isr("t", 0, bad, 1)), Rejection::InvalidIsr(_)));
     }
     s.apply(&Command::FenceBroker { id: n(2) }).unwrap();
-    assert!(matches!(
-        rejected(&mut s, change_isr("t", 0, &[0, 1, 2], 1)),
-        Rejection::InvalidIsr(_)
-    ));
+    assert!(matches!(rejected(&mut s, change_isr("t", 0, &[0, 1, 2], 1)), Rejection::InvalidIsr(_)));
     s.apply(&Command::UnfenceBroker { id: n(2) }).unwrap();
     s.apply(&change_isr("t", 0, &[0, 1, 2], 1)).unwrap();
     assert_eq!(s.leader("t", 0).unwrap().1, LeaderEpoch(0), "ISR changes keep the leader epoch");
@@ -275,11 +216,7 @@ fn assign_replicas_keeps_the_isr_within_the_replicas() {
     // and refuses an assignment that keeps no ISR member.
     let mut s = live_cluster(4);
     s.apply(&create("t", 1, vec![vec![0, 1]], &[])).unwrap();
-    let assign = |r: &[i32]| Command::AssignReplicas {
-        topic: "t".into(),
-        partition: 0,
-        replicas: r.iter().copied().map(n).collect(),
-    };
+    let assign = |r: &[i32]| Command::AssignReplicas { topic: "t".into(), partition: 0, replicas: r.iter().copied().map(n).collect() };
     assert!(matches!(rejected(&mut s, assign(&[2, 3])), Rejection::InvalidReplicas(_)));
     assert!(matches!(rejected(&mut s, assign(&[1, 1])), Rejection::InvalidReplicas(_)));
     s.apply(&assign(&[1, 2, 3])).unwrap();
@@ -350,26 +287,14 @@ fn placement_spreads_leaders_evenly_and_is_deterministic() {
         let r = controller::place_replicas(&s, 1, 3).unwrap();
         firsts.push(r[0][0]);
         let name = format!("t{i}");
-        let cmd = Command::CreateTopic {
-            name,
-            topic_id: tid(i + 1),
-            partitions: r,
-            replication_factor: 3,
-            configs: BTreeMap::new(),
-        };
+        let cmd = Command::CreateTopic { name, topic_id: tid(i + 1), partitions: r, replication_factor: 3, configs: BTreeMap::new() };
         s.apply(&cmd).unwrap();
     }
     assert_eq!(firsts, vec![n(0), n(1), n(2)]);
 
-    assert_eq!(
-        controller::place_replicas(&s, 1, 4),
-        Err(PlacementError::InvalidReplicationFactor { requested: 4, live_brokers: 3 })
-    );
+    assert_eq!(controller::place_replicas(&s, 1, 4), Err(PlacementError::InvalidReplicationFactor { requested: 4, live_brokers: 3 }));
     assert!(controller::place_replicas(&s, 1, 0).is_err());
-    assert!(matches!(
-        controller::place_replicas(&s, 0, 1),
-        Err(PlacementError::InvalidPartitions { .. })
-    ));
+    assert!(matches!(controller::place_replicas(&s, 0, 1), Err(PlacementError::InvalidPartitions { .. })));
 }
 
 #[test]
@@ -380,8 +305,7 @@ fn fencing_a_leader_elects_from_the_isr_only() {
     let mut s = live_cluster(3);
     s.apply(&create("a", 1, vec![vec![0, 1, 2], vec![1, 0, 2]], &[])).unwrap();
     s.apply(&create("b", 2, vec![vec![0, 1]], &[])).unwrap();
-    s.apply(&create("c", 3, vec![vec![0, 2]], &[(UNCLEAN_LEADER_ELECTION_ENABLE, "true")]))
-        .unwrap();
+    s.apply(&create("c", 3, vec![vec![0, 2]], &[(UNCLEAN_LEADER_ELECTION_ENABLE, "true")])).unwrap();
     s.apply(&change_isr("b", 0, &[0], 0)).unwrap();
     s.apply(&change_isr("c", 0, &[0], 0)).unwrap();
 
@@ -582,10 +506,7 @@ impl Sim {
 
     /// The leader of the highest term among the reachable, up nodes.
     fn leader(&self) -> Option<NodeId> {
-        self.up()
-            .into_iter()
-            .filter(|id| !self.isolated.contains(id) && self.node(*id).is_leader())
-            .max_by_key(|id| self.node(*id).term())
+        self.up().into_iter().filter(|id| !self.isolated.contains(id) && self.node(*id).is_leader()).max_by_key(|id| self.node(*id).term())
     }
 
     fn wait_for_leader(&mut self) -> NodeId {
@@ -613,20 +534,16 @@ impl Sim {
         assert!(accepted, "no leader accepted {cmd:?}");
         let bytes = cmd.to_bytes();
         self.run_until("the command applied everywhere", |s| {
-            s.reachable().iter().all(|id| {
-                s.applied
-                    .get(id)
-                    .is_some_and(|log| log.values().any(|(_, b)| *b == bytes))
-                    || s.metadata_has_caught_up(*id)
-            })
+            s.reachable()
+                .iter()
+                .all(|id| s.applied.get(id).is_some_and(|log| log.values().any(|(_, b)| *b == bytes)) || s.metadata_has_caught_up(*id))
         });
     }
 
     /// A node whose applied index reached the leader's commit (covers nodes that got the
     /// command inside a snapshot rather than as an entry).
     fn metadata_has_caught_up(&self, id: NodeId) -> bool {
-        self.leader()
-            .is_some_and(|l| self.node(id).applied_index() >= self.node(l).commit_index() && self.node(id).snapshot_index() > 1)
+        self.leader().is_some_and(|l| self.node(id).applied_index() >= self.node(l).commit_index() && self.node(id).snapshot_index() > 1)
     }
 
     fn reachable(&self) -> Vec<NodeId> {
@@ -666,12 +583,7 @@ impl Sim {
         self.check_agreement();
         let nodes = self.reachable();
         for id in &nodes[1..] {
-            assert_eq!(
-                self.node(*id).metadata(),
-                self.node(nodes[0]).metadata(),
-                "{id:?} and {:?} differ",
-                nodes[0]
-            );
+            assert_eq!(self.node(*id).metadata(), self.node(nodes[0]).metadata(), "{id:?} and {:?} differ", nodes[0]);
         }
     }
 }
@@ -736,9 +648,7 @@ fn same_seed_same_history() {
 fn election_timeouts_come_from_the_seeded_generator() {
     // Proves the timeout is overridden into [election_ticks, 2 * election_ticks) and
     // depends on the seed and node id, not on thread_rng.
-    let draw = |seed, id| {
-        RaftNode::bootstrap(RaftConfig::new(n(id), seed), &[n(0), n(1)]).election_timeout_ticks()
-    };
+    let draw = |seed, id| RaftNode::bootstrap(RaftConfig::new(n(id), seed), &[n(0), n(1)]).election_timeout_ticks();
     let mut seen = BTreeSet::new();
     for seed in 0..20 {
         for id in 0..2 {
@@ -867,19 +777,11 @@ fn a_node_added_later_bootstraps_from_the_leaders_snapshot() {
 #[test]
 fn recovery_rejects_a_broken_log() {
     // Proves corrupt or inconsistent durable records are an error, not a panic.
-    let mut entry = ::raft::eraftpb::Entry::default();
-    entry.index = 5;
-    entry.term = 1;
+    let entry = ::raft::eraftpb::Entry { index: 5, term: 1, ..Default::default() };
     use protobuf::Message as _;
-    let gap = RaftWrite {
-        entries: vec![entry.write_to_bytes().unwrap()],
-        ..Default::default()
-    };
+    let gap = RaftWrite { entries: vec![entry.write_to_bytes().unwrap()], ..Default::default() };
     assert!(RaftNode::recover(RaftConfig::new(n(0), 0), &[gap]).is_err());
-    let garbage = RaftWrite {
-        hard_state: Some(vec![0xff, 0xff, 0xff]),
-        ..Default::default()
-    };
+    let garbage = RaftWrite { hard_state: Some(vec![0xff, 0xff, 0xff]), ..Default::default() };
     assert!(RaftNode::recover(RaftConfig::new(n(0), 0), &[garbage]).is_err());
     assert!(RaftWrite::from_bytes(&[1, 2, 3, 4, 5]).is_err());
     assert!(decode_message(&[0xff, 0xff]).is_none());
