@@ -15,8 +15,10 @@
 //! - [`group`]: the group coordinator (consumer groups, committed offsets).
 //! - [`broker`]: connections, request dispatch and the Kafka APIs.
 //! - [`config`]: broker and topic configuration.
+//! - [`cluster`]: the Raft metadata quorum and its controller (cluster mode).
 
 pub mod broker;
+pub mod cluster;
 pub mod config;
 pub mod group;
 pub mod io;
