@@ -505,8 +505,7 @@ fn producer_config(cli: &Cli) -> ClientConfig {
 }
 
 async fn create_topic(cli: &Cli) -> Result<(), String> {
-    let admin: AdminClient<DefaultClientContext> =
-        consumer_config(cli).create().map_err(|e| format!("admin client: {e}"))?;
+    let admin: AdminClient<DefaultClientContext> = consumer_config(cli).create().map_err(|e| format!("admin client: {e}"))?;
     let topic = NewTopic::new(&cli.topic, cli.partitions, TopicReplication::Fixed(cli.replication_factor));
     let opts = AdminOptions::new().operation_timeout(Some(META_TIMEOUT)).request_timeout(Some(META_TIMEOUT));
     let results = admin.create_topics([&topic], &opts).await.map_err(|e| format!("create topic: {e}"))?;
@@ -522,8 +521,7 @@ async fn create_topic(cli: &Cli) -> Result<(), String> {
 
 /// The topic's partition count, waiting (bounded) for it to appear.
 fn partition_count(cli: &Cli) -> Result<usize, String> {
-    let producer: rdkafka::producer::BaseProducer =
-        producer_config(cli).create().map_err(|e| format!("client: {e}"))?;
+    let producer: rdkafka::producer::BaseProducer = producer_config(cli).create().map_err(|e| format!("client: {e}"))?;
     let deadline = Instant::now() + META_TIMEOUT;
     loop {
         let last = match producer.client().fetch_metadata(Some(&cli.topic), META_TIMEOUT) {
@@ -606,10 +604,7 @@ async fn run(mut cli: Cli) -> Result<bool, String> {
 
 fn new_run(cli: Cli, payload_len: usize) -> Arc<Run> {
     let base = Instant::now();
-    let run_id = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos() as u64)
-        .unwrap_or(0)
+    let run_id = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(0)
         ^ (std::process::id() as u64) << 32;
     let measure_start = base + cli.warmup_duration;
     let deadline = cli.duration.map(|d| measure_start + d);
@@ -723,8 +718,7 @@ async fn run_produce(cli: Cli, partitions: usize) -> Result<Report, String> {
             }
         });
     }
-    let tasks: Vec<_> =
-        (0..cli.concurrency).map(|i| tokio::spawn(produce_task(run.clone(), producer.clone(), i))).collect();
+    let tasks: Vec<_> = (0..cli.concurrency).map(|i| tokio::spawn(produce_task(run.clone(), producer.clone(), i))).collect();
     let mut results = Vec::with_capacity(tasks.len());
     for t in tasks {
         results.push(t.await.map_err(|e| format!("producer task: {e}"))?);
@@ -772,7 +766,10 @@ async fn run_produce(cli: Cli, partitions: usize) -> Result<Report, String> {
         // end offsets cover every acknowledged offset.
         let c = cli.clone();
         let wanted = acked_ends.clone();
-        match tokio::task::spawn_blocking(move || end_offsets_covering(&c, partitions, &wanted, END_OFFSETS_WAIT)).await.map_err(|e| e.to_string())? {
+        match tokio::task::spawn_blocking(move || end_offsets_covering(&c, partitions, &wanted, END_OFFSETS_WAIT))
+            .await
+            .map_err(|e| e.to_string())?
+        {
             Ok(ends) => Some(ends),
             Err(e) => {
                 eprintln!("end offsets: {e}");
@@ -812,8 +809,12 @@ async fn run_produce(cli: Cli, partitions: usize) -> Result<Report, String> {
             let give_up_at = Instant::now() + read_budget;
             let (mut foreign, mut corrupt) = (0u64, 0u64);
             let mut seen = vec![0u8; ids];
-            let outcome = read_partitions(&c, &starts, &ends, || Instant::now() >= give_up_at, |_, _, key, payload| {
-                match payload.and_then(parse_payload) {
+            let outcome = read_partitions(
+                &c,
+                &starts,
+                &ends,
+                || Instant::now() >= give_up_at,
+                |_, _, key, payload| match payload.and_then(parse_payload) {
                     Some((rid, id, _)) if rid == run2.run_id => {
                         if key != Some(&id.to_be_bytes()[..]) || (id as usize) >= seen.len() {
                             corrupt += 1;
@@ -822,8 +823,8 @@ async fn run_produce(cli: Cli, partitions: usize) -> Result<Report, String> {
                         }
                     }
                     _ => foreign += 1,
-                }
-            });
+                },
+            );
             match outcome {
                 Ok(o) => Ok(judge(&acked_flags, &seen, foreign, corrupt, !o.complete || !complete_known)),
                 Err(e) => Err(format!("verification consumer: {e}")),
@@ -908,10 +909,8 @@ async fn run_consume(cli: Cli, partitions: usize) -> Result<Report, String> {
         let _ = ends.set(wm.iter().map(|&(_, high)| high).collect::<Vec<_>>());
         let bytes = Mutex::new(0u64);
         let limit = run2.cli.message_count;
-        let give_up = || {
-            run2.deadline.is_some_and(|d| Instant::now() >= d)
-                || limit.is_some_and(|n| run2.consumed.load(Ordering::Relaxed) >= n)
-        };
+        let give_up =
+            || run2.deadline.is_some_and(|d| Instant::now() >= d) || limit.is_some_and(|n| run2.consumed.load(Ordering::Relaxed) >= n);
         let outcome = read_partitions(&run2.cli, &starts, &ends, give_up, |_, _, _, payload| {
             run2.consumed.fetch_add(1, Ordering::Relaxed);
             *bytes.lock().unwrap() += payload.map_or(0, |p| p.len()) as u64;

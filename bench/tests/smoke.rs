@@ -83,12 +83,7 @@ fn server_binary() -> PathBuf {
     // .../target/<profile>/chronik-bench -> .../target
     let target = Path::new(BENCH).parent().and_then(Path::parent).unwrap().to_path_buf();
     let candidates = [target.clone(), workspace_root().join("target")];
-    let find = || {
-        candidates
-            .iter()
-            .flat_map(|t| [t.join("release/chronik-server"), t.join("debug/chronik-server")])
-            .find(|p| p.exists())
-    };
+    let find = || candidates.iter().flat_map(|t| [t.join("release/chronik-server"), t.join("debug/chronik-server")]).find(|p| p.exists());
     if let Some(p) = find() {
         return p;
     }
@@ -96,10 +91,7 @@ fn server_binary() -> PathBuf {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut build = Proc::spawn(
         "cargo build",
-        Command::new(cargo)
-            .args(["build", "-p", "runtime-tokio"])
-            .env("CARGO_TARGET_DIR", &target)
-            .current_dir(workspace_root()),
+        Command::new(cargo).args(["build", "-p", "runtime-tokio"]).env("CARGO_TARGET_DIR", &target).current_dir(workspace_root()),
     );
     let status = build.wait_for(Duration::from_secs(1200)).expect("cargo build -p runtime-tokio took over 20 min");
     assert!(status.success(), "cargo build -p runtime-tokio failed: {status}");
@@ -156,10 +148,8 @@ fn produce_and_verify_against_chronik_server() {
 fn produce_against_null_broker() {
     let tmp = tempfile::tempdir().unwrap();
     let port = free_port();
-    let mut broker = Proc::spawn(
-        "chronik-null-broker",
-        Command::new(NULL_BROKER).args(["--port", &port.to_string()]).stdout(Stdio::null()),
-    );
+    let mut broker =
+        Proc::spawn("chronik-null-broker", Command::new(NULL_BROKER).args(["--port", &port.to_string()]).stdout(Stdio::null()));
     wait_accepting(&mut broker, port);
     let report = run_bench(&format!("127.0.0.1:{port}"), &["--no-verify", "--acks", "1"], tmp.path());
     assert_eq!(report["failed"], 0, "{report:#}");

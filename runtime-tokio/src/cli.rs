@@ -17,40 +17,20 @@ use clap::{Parser, Subcommand};
 pub struct Cli {
     /// Directory holding the partition logs and metadata (created if missing; locked
     /// so that two servers cannot share it).
-    #[arg(
-        long,
-        env = "CHRONIK_DATA_DIR",
-        default_value = "./data",
-        global = true
-    )]
+    #[arg(long, env = "CHRONIK_DATA_DIR", default_value = "./data", global = true)]
     pub data_dir: PathBuf,
 
     /// Address to listen on for Kafka clients (an IP address or host name).
-    #[arg(
-        long,
-        env = "CHRONIK_BIND_ADDR",
-        default_value = "0.0.0.0",
-        global = true
-    )]
+    #[arg(long, env = "CHRONIK_BIND_ADDR", default_value = "0.0.0.0", global = true)]
     pub bind_addr: String,
 
     /// Port to listen on for Kafka clients.
-    #[arg(
-        long,
-        env = "CHRONIK_KAFKA_PORT",
-        default_value_t = 9092,
-        global = true
-    )]
+    #[arg(long, env = "CHRONIK_KAFKA_PORT", default_value_t = 9092, global = true)]
     pub kafka_port: u16,
 
     /// Host name clients are told to connect to (in Metadata responses). Must be
     /// reachable from the clients.
-    #[arg(
-        long,
-        env = "CHRONIK_ADVERTISED_ADDR",
-        default_value = "localhost",
-        global = true
-    )]
+    #[arg(long, env = "CHRONIK_ADVERTISED_ADDR", default_value = "localhost", global = true)]
     pub advertised_addr: String,
 
     /// Port clients are told to connect to. Defaults to --kafka-port.
@@ -62,12 +42,7 @@ pub struct Cli {
     pub node_id: i32,
 
     /// Cluster id reported to clients.
-    #[arg(
-        long,
-        env = "CHRONIK_CLUSTER_ID",
-        default_value = "chronik-standalone",
-        global = true
-    )]
+    #[arg(long, env = "CHRONIK_CLUSTER_ID", default_value = "chronik-standalone", global = true)]
     pub cluster_id: String,
 
     /// Create a topic when a client produces to or asks metadata for one that does
@@ -108,12 +83,7 @@ pub struct Cli {
 
     /// Seconds to wait for a clean shutdown (in-flight work finished and synced)
     /// after SIGINT/SIGTERM before giving up with a non-zero exit.
-    #[arg(
-        long,
-        env = "CHRONIK_SHUTDOWN_TIMEOUT_SECS",
-        default_value_t = 30,
-        global = true
-    )]
+    #[arg(long, env = "CHRONIK_SHUTDOWN_TIMEOUT_SECS", default_value_t = 30, global = true)]
     pub shutdown_timeout_secs: u64,
 
     #[command(subcommand)]
@@ -160,13 +130,7 @@ mod tests {
     /// Proves the users' documented invocation parses and maps onto BrokerConfig with the defaults.
     #[test]
     fn documented_invocation_parses() {
-        let cli = Cli::try_parse_from([
-            "chronik-server",
-            "--advertised-addr",
-            "localhost",
-            "standalone",
-        ])
-        .unwrap();
+        let cli = Cli::try_parse_from(["chronik-server", "--advertised-addr", "localhost", "standalone"]).unwrap();
         assert_eq!(cli.command, Some(Command::Standalone));
         assert_eq!(cli.kafka_port, 9092);
         let cfg = cli.broker_config(5);
@@ -195,9 +159,6 @@ mod tests {
         assert_eq!(cfg.advertised_port, 19092);
         assert!(!cfg.auto_create_topics);
         assert_eq!(cfg.default_partitions, 3);
-        assert!(Cli::try_parse_from(["chronik-server"])
-            .unwrap()
-            .command
-            .is_none());
+        assert!(Cli::try_parse_from(["chronik-server"]).unwrap().command.is_none());
     }
 }

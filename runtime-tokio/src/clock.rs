@@ -17,10 +17,7 @@ impl Clock {
 
     /// Now, clamped to be at least the last value returned.
     pub fn now(&mut self) -> Millis {
-        let wall = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-            .unwrap_or(0);
+        let wall = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX)).unwrap_or(0);
         self.last = self.last.max(wall);
         Millis(self.last)
     }

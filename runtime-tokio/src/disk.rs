@@ -43,12 +43,7 @@ impl DiskExecutor {
     /// An executor over `root` (which must exist) that reports completions on `done`.
     /// Must be used from within a tokio runtime.
     pub fn new(root: PathBuf, done: UnboundedSender<DiskCompletions>) -> DiskExecutor {
-        DiskExecutor {
-            root: Arc::new(root),
-            done,
-            files: HashMap::new(),
-            paths: Arc::new(Lane::default()),
-        }
+        DiskExecutor { root: Arc::new(root), done, files: HashMap::new(), paths: Arc::new(Lane::default()) }
     }
 
     /// Files with a lane (opened and not yet closed).
@@ -63,13 +58,12 @@ impl DiskExecutor {
                 let lane = self.files.entry(*file).or_default();
                 Arc::clone(lane)
             }
-            DiskOp::Write { file, .. }
-            | DiskOp::Sync { file }
-            | DiskOp::Read { file, .. }
-            | DiskOp::Truncate { file, .. } => match self.files.get(file) {
-                Some(lane) => Arc::clone(lane),
-                None => return self.fail_now(req.id, format!("file {} is not open", file.0)),
-            },
+            DiskOp::Write { file, .. } | DiskOp::Sync { file } | DiskOp::Read { file, .. } | DiskOp::Truncate { file, .. } => {
+                match self.files.get(file) {
+                    Some(lane) => Arc::clone(lane),
+                    None => return self.fail_now(req.id, format!("file {} is not open", file.0)),
+                }
+            }
             DiskOp::Close { file } => match self.files.remove(file) {
                 // The lane still runs the close after everything queued before it.
                 Some(lane) => lane,
@@ -152,9 +146,7 @@ fn run_lane(lane: &Lane, root: &Path, done: &UnboundedSender<DiskCompletions>) {
                 // Appends queued back to back: one pwritev instead of `run` pwrites.
                 let outcome = with_file(&file).and_then(|f| write_run_at(f, &batch[i..i + run]));
                 dirty = true;
-                let result = outcome
-                    .map(|()| DiskResult::Done)
-                    .unwrap_or_else(|e| DiskResult::Failed(e.to_string()));
+                let result = outcome.map(|()| DiskResult::Done).unwrap_or_else(|e| DiskResult::Failed(e.to_string()));
                 for req in &batch[i..i + run] {
                     report(&mut results, req.id, result.clone());
                 }
@@ -197,9 +189,7 @@ fn contiguous_writes(reqs: &[DiskRequest]) -> usize {
     for req in reqs.iter().take(WRITE_RUN_MAX) {
         match (&req.op, end) {
             (DiskOp::Write { pos, data, .. }, None) => end = Some(pos + data.len() as u64),
-            (DiskOp::Write { pos, data, .. }, Some(e)) if *pos == e => {
-                end = Some(e + data.len() as u64)
-            }
+            (DiskOp::Write { pos, data, .. }, Some(e)) if *pos == e => end = Some(e + data.len() as u64),
             _ => break,
         }
         n += 1;
@@ -226,14 +216,7 @@ fn write_run_at(f: &File, run: &[DiskRequest]) -> io::Result<()> {
         let offset = libc::off_t::try_from(pos).map_err(io::Error::other)?;
         // SAFETY: IoSlice is ABI-compatible with iovec on Unix; the slices borrow
         // live buffers for the duration of the call; the fd is open.
-        let n = unsafe {
-            libc::pwritev(
-                f.as_raw_fd(),
-                slices.as_ptr().cast::<libc::iovec>(),
-                count,
-                offset,
-            )
-        };
+        let n = unsafe { libc::pwritev(f.as_raw_fd(), slices.as_ptr().cast::<libc::iovec>(), count, offset) };
         if n < 0 {
             let err = io::Error::last_os_error();
             if err.kind() == io::ErrorKind::Interrupted {
@@ -284,16 +267,13 @@ fn execute(root: &Path, file: &mut Option<File>, dirty: &mut bool, op: &DiskOp) 
         DiskOp::ListDir { path } => list_dir(root, path),
         DiskOp::CreateDir { path } => create_dir(root, path),
         DiskOp::ReplaceFile { path, data } => replace_file(root, path, data),
-        DiskOp::ReadFile { path } => resolve(root, path)
-            .and_then(fs::read)
-            .map(|v| DiskResult::Read(Bytes::from(v))),
+        DiskOp::ReadFile { path } => resolve(root, path).and_then(fs::read).map(|v| DiskResult::Read(Bytes::from(v))),
     };
     outcome.unwrap_or_else(|e| DiskResult::Failed(e.to_string()))
 }
 
 fn with_file(file: &Option<File>) -> io::Result<&File> {
-    file.as_ref()
-        .ok_or_else(|| io::Error::other("file is not open (open failed or closed)"))
+    file.as_ref().ok_or_else(|| io::Error::other("file is not open (open failed or closed)"))
 }
 
 /// `root` joined with a relative path that stays inside it; `""` and `.` are the root.
@@ -304,10 +284,7 @@ pub fn resolve(root: &Path, rel: &str) -> io::Result<PathBuf> {
             Component::Normal(part) => out.push(part),
             Component::CurDir => {}
             Component::ParentDir | Component::RootDir | Component::Prefix(_) => {
-                return Err(io::Error::new(
-                    io::ErrorKind::InvalidInput,
-                    format!("path {rel:?} escapes the data directory"),
-                ));
+                return Err(io::Error::new(io::ErrorKind::InvalidInput, format!("path {rel:?} escapes the data directory")));
             }
         }
     }
@@ -321,11 +298,7 @@ fn open(root: &Path, rel: &str, create: bool) -> io::Result<(File, u64)> {
             fs::create_dir_all(parent)?;
         }
     }
-    let f = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(create)
-        .open(&path)?;
+    let f = OpenOptions::new().read(true).write(true).create(create).open(&path)?;
     let len = f.metadata()?.len();
     Ok((f, len))
 }
@@ -373,10 +346,7 @@ fn rename(root: &Path, from: &str, to: &str) -> io::Result<DiskResult> {
 fn remove(root: &Path, rel: &str) -> io::Result<DiskResult> {
     let path = resolve(root, rel)?;
     if path == root {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            "refusing to remove the data directory",
-        ));
+        return Err(io::Error::new(io::ErrorKind::InvalidInput, "refusing to remove the data directory"));
     }
     let removed = match fs::symlink_metadata(&path) {
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(DiskResult::Done),
@@ -395,9 +365,7 @@ fn remove(root: &Path, rel: &str) -> io::Result<DiskResult> {
 fn list_dir(root: &Path, rel: &str) -> io::Result<DiskResult> {
     let path = resolve(root, rel)?;
     let entries = match fs::read_dir(&path) {
-        Err(e) if e.kind() == io::ErrorKind::NotFound => {
-            return Ok(DiskResult::Listing(Vec::new()))
-        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(DiskResult::Listing(Vec::new())),
         other => other?,
     };
     let mut listing = Vec::new();
@@ -408,11 +376,7 @@ fn list_dir(root: &Path, rel: &str) -> io::Result<DiskResult> {
             other => other?,
         };
         let name = entry.file_name().to_string_lossy().into_owned();
-        listing.push(DirEntry {
-            name,
-            is_dir: meta.is_dir(),
-            len: if meta.is_dir() { 0 } else { meta.len() },
-        });
+        listing.push(DirEntry { name, is_dir: meta.is_dir(), len: if meta.is_dir() { 0 } else { meta.len() } });
     }
     listing.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(DiskResult::Listing(listing))
@@ -427,12 +391,7 @@ fn create_dir(root: &Path, rel: &str) -> io::Result<DiskResult> {
 
 fn replace_file(root: &Path, rel: &str, data: &[u8]) -> io::Result<DiskResult> {
     let path = resolve(root, rel)?;
-    let name = path.file_name().ok_or_else(|| {
-        io::Error::new(
-            io::ErrorKind::InvalidInput,
-            format!("{rel:?} names no file"),
-        )
-    })?;
+    let name = path.file_name().ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, format!("{rel:?} names no file")))?;
     let mut tmp_name = name.to_os_string();
     tmp_name.push(".tmp");
     let tmp = path.with_file_name(tmp_name);
@@ -440,11 +399,7 @@ fn replace_file(root: &Path, rel: &str, data: &[u8]) -> io::Result<DiskResult> {
         fs::create_dir_all(parent)?;
     }
     {
-        let mut f = OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .open(&tmp)?;
+        let mut f = OpenOptions::new().write(true).create(true).truncate(true).open(&tmp)?;
         f.write_all(data)?;
         f.sync_all()?;
     }
@@ -463,27 +418,17 @@ mod tests {
     }
 
     /// Collects completions until `n` arrived (bounded in time).
-    async fn collect(
-        rx: &mut mpsc::UnboundedReceiver<DiskCompletions>,
-        n: usize,
-    ) -> Vec<(IoId, DiskResult)> {
+    async fn collect(rx: &mut mpsc::UnboundedReceiver<DiskCompletions>, n: usize) -> Vec<(IoId, DiskResult)> {
         let mut out = Vec::new();
         let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
         while out.len() < n {
-            let batch = tokio::time::timeout_at(deadline, rx.recv())
-                .await
-                .expect("completions in time")
-                .expect("open");
+            let batch = tokio::time::timeout_at(deadline, rx.recv()).await.expect("completions in time").expect("open");
             out.extend(batch);
         }
         out
     }
 
-    fn setup() -> (
-        tempfile::TempDir,
-        DiskExecutor,
-        mpsc::UnboundedReceiver<DiskCompletions>,
-    ) {
+    fn setup() -> (tempfile::TempDir, DiskExecutor, mpsc::UnboundedReceiver<DiskCompletions>) {
         let dir = tempfile::tempdir().unwrap();
         let (tx, rx) = mpsc::unbounded_channel();
         let exec = DiskExecutor::new(dir.path().to_path_buf(), tx);
@@ -495,61 +440,22 @@ mod tests {
     async fn one_file_runs_in_issue_order() {
         let (dir, mut exec, mut rx) = setup();
         let f = FileId(7);
-        exec.submit(req(
-            0,
-            DiskOp::Open {
-                file: f,
-                path: "t-0/00000.log".into(),
-                create: true,
-            },
-        ));
+        exec.submit(req(0, DiskOp::Open { file: f, path: "t-0/00000.log".into(), create: true }));
         let writes = 200u64;
         for i in 0..writes {
             // Each write overwrites bytes 0..8 and appends its own 8 bytes.
             let data = Bytes::copy_from_slice(&i.to_be_bytes());
-            exec.submit(req(
-                1 + 2 * i,
-                DiskOp::Write {
-                    file: f,
-                    pos: 0,
-                    data: data.clone(),
-                },
-            ));
-            exec.submit(req(
-                2 + 2 * i,
-                DiskOp::Write {
-                    file: f,
-                    pos: 8 * (i + 1),
-                    data,
-                },
-            ));
+            exec.submit(req(1 + 2 * i, DiskOp::Write { file: f, pos: 0, data: data.clone() }));
+            exec.submit(req(2 + 2 * i, DiskOp::Write { file: f, pos: 8 * (i + 1), data }));
         }
         let sync_id = 1 + 2 * writes;
         exec.submit(req(sync_id, DiskOp::Sync { file: f }));
-        exec.submit(req(
-            sync_id + 1,
-            DiskOp::Read {
-                file: f,
-                pos: 0,
-                len: 8,
-            },
-        ));
-        exec.submit(req(
-            sync_id + 2,
-            DiskOp::Read {
-                file: f,
-                pos: 8 * writes,
-                len: 1000,
-            },
-        ));
+        exec.submit(req(sync_id + 1, DiskOp::Read { file: f, pos: 0, len: 8 }));
+        exec.submit(req(sync_id + 2, DiskOp::Read { file: f, pos: 8 * writes, len: 1000 }));
         exec.submit(req(sync_id + 3, DiskOp::Close { file: f }));
         let results = collect(&mut rx, (sync_id + 4) as usize).await;
         let ids: Vec<u64> = results.iter().map(|(id, _)| id.0).collect();
-        assert_eq!(
-            ids,
-            (0..sync_id + 4).collect::<Vec<_>>(),
-            "completions in issue order"
-        );
+        assert_eq!(ids, (0..sync_id + 4).collect::<Vec<_>>(), "completions in issue order");
         assert!(matches!(results[0].1, DiskResult::Opened { len: 0 }));
         match &results[(sync_id + 1) as usize].1 {
             DiskResult::Read(b) => assert_eq!(&b[..], &(writes - 1).to_be_bytes()),
@@ -571,26 +477,12 @@ mod tests {
     async fn contiguous_appends_land_in_order() {
         let (dir, mut exec, mut rx) = setup();
         let f = FileId(1);
-        exec.submit(req(
-            0,
-            DiskOp::Open {
-                file: f,
-                path: "seg".into(),
-                create: true,
-            },
-        ));
+        exec.submit(req(0, DiskOp::Open { file: f, path: "seg".into(), create: true }));
         let mut want = Vec::new();
         let n = 1500u64; // more than one run
         for i in 0..n {
             let chunk: Vec<u8> = (0..(i % 37)).map(|b| (b as u8) ^ (i as u8)).collect();
-            exec.submit(req(
-                1 + i,
-                DiskOp::Write {
-                    file: f,
-                    pos: want.len() as u64,
-                    data: Bytes::from(chunk.clone()),
-                },
-            ));
+            exec.submit(req(1 + i, DiskOp::Write { file: f, pos: want.len() as u64, data: Bytes::from(chunk.clone()) }));
             want.extend_from_slice(&chunk);
         }
         exec.submit(req(1 + n, DiskOp::Sync { file: f }));
@@ -599,10 +491,7 @@ mod tests {
         let results = collect(&mut rx, (4 + n) as usize).await;
         for (k, (id, r)) in results.iter().enumerate() {
             assert_eq!(id.0, k as u64);
-            assert!(
-                matches!(r, DiskResult::Done | DiskResult::Opened { .. }),
-                "op {k}: {r:?}"
-            );
+            assert!(matches!(r, DiskResult::Done | DiskResult::Opened { .. }), "op {k}: {r:?}");
         }
         assert_eq!(fs::read(dir.path().join("seg")).unwrap(), &want[..10]);
     }
@@ -612,40 +501,15 @@ mod tests {
     async fn replace_file_replaces_atomically() {
         let (dir, mut exec, mut rx) = setup();
         fs::write(dir.path().join("checkpoint"), b"old").unwrap();
-        exec.submit(req(
-            1,
-            DiskOp::ReplaceFile {
-                path: "checkpoint".into(),
-                data: Bytes::from_static(b"new!"),
-            },
-        ));
-        exec.submit(req(
-            2,
-            DiskOp::ReadFile {
-                path: "checkpoint".into(),
-            },
-        ));
-        exec.submit(req(
-            3,
-            DiskOp::ReplaceFile {
-                path: "sub/dir/meta".into(),
-                data: Bytes::from_static(b"m"),
-            },
-        ));
-        exec.submit(req(
-            4,
-            DiskOp::ReadFile {
-                path: "missing".into(),
-            },
-        ));
+        exec.submit(req(1, DiskOp::ReplaceFile { path: "checkpoint".into(), data: Bytes::from_static(b"new!") }));
+        exec.submit(req(2, DiskOp::ReadFile { path: "checkpoint".into() }));
+        exec.submit(req(3, DiskOp::ReplaceFile { path: "sub/dir/meta".into(), data: Bytes::from_static(b"m") }));
+        exec.submit(req(4, DiskOp::ReadFile { path: "missing".into() }));
         let results = collect(&mut rx, 4).await;
         assert!(matches!(results[0].1, DiskResult::Done));
         assert!(matches!(&results[1].1, DiskResult::Read(b) if &b[..] == b"new!"));
         assert!(matches!(results[2].1, DiskResult::Done));
-        assert!(
-            matches!(results[3].1, DiskResult::Failed(_)),
-            "missing file fails"
-        );
+        assert!(matches!(results[3].1, DiskResult::Failed(_)), "missing file fails");
         assert_eq!(fs::read(dir.path().join("checkpoint")).unwrap(), b"new!");
         assert!(!dir.path().join("checkpoint.tmp").exists());
         assert_eq!(fs::read(dir.path().join("sub/dir/meta")).unwrap(), b"m");
@@ -658,34 +522,15 @@ mod tests {
         fs::create_dir(dir.path().join("b-dir")).unwrap();
         fs::write(dir.path().join("c"), b"123").unwrap();
         fs::write(dir.path().join("a"), b"1").unwrap();
-        exec.submit(req(
-            1,
-            DiskOp::ListDir {
-                path: "nope/nothing".into(),
-            },
-        ));
+        exec.submit(req(1, DiskOp::ListDir { path: "nope/nothing".into() }));
         exec.submit(req(2, DiskOp::ListDir { path: "".into() }));
         let results = collect(&mut rx, 2).await;
         assert!(matches!(&results[0].1, DiskResult::Listing(v) if v.is_empty()));
-        let DiskResult::Listing(v) = &results[1].1 else {
-            panic!("{:?}", results[1].1)
-        };
+        let DiskResult::Listing(v) = &results[1].1 else { panic!("{:?}", results[1].1) };
         let want = vec![
-            DirEntry {
-                name: "a".into(),
-                is_dir: false,
-                len: 1,
-            },
-            DirEntry {
-                name: "b-dir".into(),
-                is_dir: true,
-                len: 0,
-            },
-            DirEntry {
-                name: "c".into(),
-                is_dir: false,
-                len: 3,
-            },
+            DirEntry { name: "a".into(), is_dir: false, len: 1 },
+            DirEntry { name: "b-dir".into(), is_dir: true, len: 0 },
+            DirEntry { name: "c".into(), is_dir: false, len: 3 },
         ];
         assert_eq!(v, &want);
     }
@@ -699,42 +544,14 @@ mod tests {
         fs::write(&victim, b"keep").unwrap();
         let abs = victim.to_string_lossy().into_owned();
         exec.submit(req(1, DiskOp::Remove { path: abs.clone() }));
-        exec.submit(req(
-            2,
-            DiskOp::ReadFile {
-                path: "../x".into(),
-            },
-        ));
-        exec.submit(req(
-            3,
-            DiskOp::Open {
-                file: FileId(1),
-                path: "a/../../x".into(),
-                create: true,
-            },
-        ));
-        exec.submit(req(
-            4,
-            DiskOp::ReplaceFile {
-                path: abs,
-                data: Bytes::from_static(b"gone"),
-            },
-        ));
-        exec.submit(req(
-            5,
-            DiskOp::Rename {
-                from: "a".into(),
-                to: "/tmp/a".into(),
-            },
-        ));
+        exec.submit(req(2, DiskOp::ReadFile { path: "../x".into() }));
+        exec.submit(req(3, DiskOp::Open { file: FileId(1), path: "a/../../x".into(), create: true }));
+        exec.submit(req(4, DiskOp::ReplaceFile { path: abs, data: Bytes::from_static(b"gone") }));
+        exec.submit(req(5, DiskOp::Rename { from: "a".into(), to: "/tmp/a".into() }));
         exec.submit(req(6, DiskOp::Remove { path: "".into() }));
         let results = collect(&mut rx, 6).await;
         for (id, r) in &results {
-            assert!(
-                matches!(r, DiskResult::Failed(_)),
-                "op {} must fail: {r:?}",
-                id.0
-            );
+            assert!(matches!(r, DiskResult::Failed(_)), "op {} must fail: {r:?}", id.0);
         }
         assert_eq!(fs::read(&victim).unwrap(), b"keep");
         assert!(dir.path().exists());
@@ -744,36 +561,12 @@ mod tests {
     #[tokio::test]
     async fn unopened_file_fails_and_path_ops_work() {
         let (dir, mut exec, mut rx) = setup();
-        exec.submit(req(
-            1,
-            DiskOp::Write {
-                file: FileId(9),
-                pos: 0,
-                data: Bytes::from_static(b"x"),
-            },
-        ));
+        exec.submit(req(1, DiskOp::Write { file: FileId(9), pos: 0, data: Bytes::from_static(b"x") }));
         exec.submit(req(2, DiskOp::CreateDir { path: "t/p".into() }));
-        exec.submit(req(
-            3,
-            DiskOp::ReplaceFile {
-                path: "t/p/f".into(),
-                data: Bytes::from_static(b"x"),
-            },
-        ));
-        exec.submit(req(
-            4,
-            DiskOp::Rename {
-                from: "t/p/f".into(),
-                to: "t/g".into(),
-            },
-        ));
+        exec.submit(req(3, DiskOp::ReplaceFile { path: "t/p/f".into(), data: Bytes::from_static(b"x") }));
+        exec.submit(req(4, DiskOp::Rename { from: "t/p/f".into(), to: "t/g".into() }));
         exec.submit(req(5, DiskOp::Remove { path: "t/p".into() }));
-        exec.submit(req(
-            6,
-            DiskOp::Remove {
-                path: "t/never".into(),
-            },
-        ));
+        exec.submit(req(6, DiskOp::Remove { path: "t/never".into() }));
         let mut results = collect(&mut rx, 6).await;
         results.sort_by_key(|(id, _)| *id);
         assert!(matches!(results[0].1, DiskResult::Failed(_)));

@@ -45,10 +45,7 @@ impl std::fmt::Display for DriverError {
             DriverError::ShutdownTimedOut => {
                 write!(f, "the broker did not finish shutting down in time")
             }
-            DriverError::Interrupted => write!(
-                f,
-                "second signal during shutdown: exiting without a clean shutdown"
-            ),
+            DriverError::Interrupted => write!(f, "second signal during shutdown: exiting without a clean shutdown"),
             DriverError::Signals(e) => write!(f, "cannot install signal handlers: {e}"),
         }
     }
@@ -143,20 +140,12 @@ impl Driver {
         Ok(())
     }
 
-    fn on_signal(
-        &mut self,
-        name: &str,
-        deadline: &mut Instant,
-        timeout: Duration,
-    ) -> Result<(), DriverError> {
+    fn on_signal(&mut self, name: &str, deadline: &mut Instant, timeout: Duration) -> Result<(), DriverError> {
         if self.shutting_down {
             tracing::error!(signal = name, "second signal during shutdown");
             return Err(DriverError::Interrupted);
         }
-        tracing::info!(
-            signal = name,
-            "shutting down: no longer accepting connections"
-        );
+        tracing::info!(signal = name, "shutting down: no longer accepting connections");
         self.shutting_down = true;
         *deadline = Instant::now() + timeout;
         if let Some(acceptor) = self.acceptor.take() {
@@ -175,10 +164,7 @@ impl Driver {
         }
         if let Some(listener) = self.listener.take() {
             tracing::info!("broker ready: accepting client connections");
-            self.acceptor = Some(tokio::spawn(net::accept_loop(
-                listener,
-                self.net_tx.clone(),
-            )));
+            self.acceptor = Some(tokio::spawn(net::accept_loop(listener, self.net_tx.clone())));
         }
     }
 
@@ -233,9 +219,7 @@ impl Driver {
                 self.conns.insert(conn, handle);
                 self.broker.handle(now, Input::Accepted { conn, peer });
             }
-            NetEvent::Received { conn, data } => {
-                self.broker.handle(now, Input::Received { conn, data })
-            }
+            NetEvent::Received { conn, data } => self.broker.handle(now, Input::Received { conn, data }),
             NetEvent::Closed { conn } => {
                 // Dropping the handle ends the writer once its queue is written.
                 self.conns.remove(&conn);
@@ -282,16 +266,10 @@ impl Driver {
     /// Flush what was queued for clients, then close their connections.
     async fn finish(mut self) {
         if self.disk_in_flight > 0 {
-            tracing::warn!(
-                ops = self.disk_in_flight,
-                "disk operations still in flight at exit"
-            );
+            tracing::warn!(ops = self.disk_in_flight, "disk operations still in flight at exit");
         }
         let conns: Vec<ConnHandle> = self.conns.drain().map(|(_, h)| h).collect();
-        tracing::info!(
-            connections = conns.len(),
-            "shutting down: flushing and closing client connections"
-        );
+        tracing::info!(connections = conns.len(), "shutting down: flushing and closing client connections");
         let mut writers = Vec::with_capacity(conns.len());
         for handle in conns {
             handle.close();

@@ -37,10 +37,7 @@ pub async fn serve(cli: Cli) -> Result<(), String> {
 
     let mut clock = clock::Clock::new();
     let now = clock.now();
-    let seed = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos() as u64)
-        .unwrap_or(0);
+    let seed = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(0);
     let config = cli.broker_config(seed);
     tracing::info!(node_id = config.node_id.0, cluster_id = %config.cluster_id, "starting broker; recovering data directory");
     let broker = Broker::new(config, now);
@@ -48,18 +45,13 @@ pub async fn serve(cli: Cli) -> Result<(), String> {
     let (disk_tx, disk_rx) = tokio::sync::mpsc::unbounded_channel();
     let disk = disk::DiskExecutor::new(data_dir, disk_tx);
     let driver = driver::Driver::new(broker, clock, disk, disk_rx, listener);
-    driver
-        .run(Duration::from_secs(cli.shutdown_timeout_secs))
-        .await
-        .map_err(|e| e.to_string())
+    driver.run(Duration::from_secs(cli.shutdown_timeout_secs)).await.map_err(|e| e.to_string())
 }
 
 /// Create the data directory if missing; its absolute path.
 fn prepare_data_dir(dir: &std::path::Path) -> Result<PathBuf, String> {
-    std::fs::create_dir_all(dir)
-        .map_err(|e| format!("cannot create data directory {}: {e}", dir.display()))?;
-    std::fs::canonicalize(dir)
-        .map_err(|e| format!("cannot resolve data directory {}: {e}", dir.display()))
+    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create data directory {}: {e}", dir.display()))?;
+    std::fs::canonicalize(dir).map_err(|e| format!("cannot resolve data directory {}: {e}", dir.display()))
 }
 
 async fn resolve_bind(host: &str, port: u16) -> Result<SocketAddr, String> {

@@ -41,9 +41,7 @@ impl DirLock {
             return Err(format!("cannot lock {}: {err}", path.display()));
         }
         // Record our pid for operators; failure to do so is harmless.
-        let _ = file
-            .set_len(0)
-            .and_then(|()| writeln!(file, "{}", std::process::id()));
+        let _ = file.set_len(0).and_then(|()| writeln!(file, "{}", std::process::id()));
         Ok(DirLock { _file: file })
     }
 }

@@ -14,11 +14,7 @@ fn main() -> ExitCode {
         eprintln!("chronik-server: {message}");
         return ExitCode::from(2);
     }
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .thread_name("chronik")
-        .build()
-    {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().thread_name("chronik").build() {
         Ok(rt) => rt,
         Err(e) => {
             tracing::error!(error = %e, "cannot start the tokio runtime");
@@ -42,16 +38,10 @@ fn main() -> ExitCode {
 
 fn init_logging(level: Option<&str>) -> Result<(), String> {
     let filter = match level {
-        Some(level) => {
-            EnvFilter::try_new(level).map_err(|e| format!("bad --log-level {level:?}: {e}"))?
-        }
+        Some(level) => EnvFilter::try_new(level).map_err(|e| format!("bad --log-level {level:?}: {e}"))?,
         None => EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
     };
     let ansi = std::io::stderr().is_terminal();
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(ansi)
-        .with_writer(std::io::stderr)
-        .init();
+    tracing_subscriber::fmt().with_env_filter(filter).with_ansi(ansi).with_writer(std::io::stderr).init();
     Ok(())
 }

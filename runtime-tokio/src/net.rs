@@ -30,18 +30,9 @@ const LISTEN_BACKLOG: u32 = 1024;
 /// What connection tasks tell the broker task.
 #[derive(Debug)]
 pub enum NetEvent {
-    Accepted {
-        conn: ConnId,
-        peer: String,
-        handle: ConnHandle,
-    },
-    Received {
-        conn: ConnId,
-        data: Bytes,
-    },
-    Closed {
-        conn: ConnId,
-    },
+    Accepted { conn: ConnId, peer: String, handle: ConnHandle },
+    Received { conn: ConnId, data: Bytes },
+    Closed { conn: ConnId },
 }
 
 /// What the reader is told to do.
@@ -85,11 +76,7 @@ impl ConnHandle {
 
 /// Bind the client listener (SO_REUSEADDR) on `addr`.
 pub fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
-    let socket = if addr.is_ipv4() {
-        TcpSocket::new_v4()?
-    } else {
-        TcpSocket::new_v6()?
-    };
+    let socket = if addr.is_ipv4() { TcpSocket::new_v4()? } else { TcpSocket::new_v6()? };
     socket.set_reuseaddr(true)?;
     socket.bind(addr)?;
     socket.listen(LISTEN_BACKLOG)
@@ -120,44 +107,22 @@ pub async fn accept_loop(listener: TcpListener, events: mpsc::Sender<NetEvent>) 
     }
 }
 
-async fn start_connection(
-    conn: ConnId,
-    peer: SocketAddr,
-    stream: TcpStream,
-    events: &mpsc::Sender<NetEvent>,
-) -> bool {
+async fn start_connection(conn: ConnId, peer: SocketAddr, stream: TcpStream, events: &mpsc::Sender<NetEvent>) -> bool {
     let (read_half, write_half) = stream.into_split();
     let (ctl, ctl_rx) = watch::channel(ReaderCtl::default());
     let ctl = Arc::new(ctl);
     let (writer, writer_rx) = mpsc::unbounded_channel();
     let writer_task = tokio::spawn(write_loop(conn, write_half, writer_rx, Arc::clone(&ctl)));
-    let handle = ConnHandle {
-        writer,
-        ctl,
-        writer_task,
-    };
+    let handle = ConnHandle { writer, ctl, writer_task };
     // Accepted is queued before the reader exists, so it precedes all data.
-    if events
-        .send(NetEvent::Accepted {
-            conn,
-            peer: peer.to_string(),
-            handle,
-        })
-        .await
-        .is_err()
-    {
+    if events.send(NetEvent::Accepted { conn, peer: peer.to_string(), handle }).await.is_err() {
         return false;
     }
     tokio::spawn(read_loop(conn, read_half, ctl_rx, events.clone()));
     true
 }
 
-async fn read_loop(
-    conn: ConnId,
-    mut socket: OwnedReadHalf,
-    mut ctl: watch::Receiver<ReaderCtl>,
-    events: mpsc::Sender<NetEvent>,
-) {
+async fn read_loop(conn: ConnId, mut socket: OwnedReadHalf, mut ctl: watch::Receiver<ReaderCtl>, events: mpsc::Sender<NetEvent>) {
     let mut buf = BytesMut::with_capacity(READ_BUFFER_BYTES);
     loop {
         let state = *ctl.borrow_and_update();
@@ -271,10 +236,7 @@ mod tests {
     use std::time::Duration;
 
     async fn next(rx: &mut mpsc::Receiver<NetEvent>) -> NetEvent {
-        tokio::time::timeout(Duration::from_secs(10), rx.recv())
-            .await
-            .expect("event in time")
-            .expect("open")
+        tokio::time::timeout(Duration::from_secs(10), rx.recv()).await.expect("event in time").expect("open")
     }
 
     /// Proves a connection yields Accepted, data, honours pause/resume, flushes sends before Close,
@@ -287,9 +249,7 @@ mod tests {
         let acceptor = tokio::spawn(accept_loop(listener, tx));
         let mut client = TcpStream::connect(addr).await.unwrap();
 
-        let NetEvent::Accepted { conn, handle, .. } = next(&mut rx).await else {
-            panic!("accepted first")
-        };
+        let NetEvent::Accepted { conn, handle, .. } = next(&mut rx).await else { panic!("accepted first") };
         client.write_all(b"hello").await.unwrap();
         let mut got = Vec::new();
         while got.len() < 5 {
@@ -306,35 +266,20 @@ mod tests {
         handle.set_paused(true);
         tokio::time::sleep(Duration::from_millis(50)).await; // let the reader see the pause
         client.write_all(b"later").await.unwrap();
-        assert!(
-            tokio::time::timeout(Duration::from_millis(200), rx.recv())
-                .await
-                .is_err(),
-            "paused: no data"
-        );
+        assert!(tokio::time::timeout(Duration::from_millis(200), rx.recv()).await.is_err(), "paused: no data");
         handle.set_paused(false);
-        let NetEvent::Received { data, .. } = next(&mut rx).await else {
-            panic!("data after resume")
-        };
+        let NetEvent::Received { data, .. } = next(&mut rx).await else { panic!("data after resume") };
         assert_eq!(&data[..], b"later");
 
         handle.send(Bytes::from_static(b"one "));
         handle.send(Bytes::from_static(b"two"));
         handle.close();
         let mut reply = Vec::new();
-        tokio::time::timeout(Duration::from_secs(10), client.read_to_end(&mut reply))
-            .await
-            .unwrap()
-            .unwrap();
+        tokio::time::timeout(Duration::from_secs(10), client.read_to_end(&mut reply)).await.unwrap().unwrap();
         assert_eq!(reply, b"one two", "queued sends flushed before close");
         assert!(matches!(next(&mut rx).await, NetEvent::Closed { conn: c } if c == conn));
         drop(client);
-        assert!(
-            tokio::time::timeout(Duration::from_millis(200), rx.recv())
-                .await
-                .is_err(),
-            "Closed only once"
-        );
+        assert!(tokio::time::timeout(Duration::from_millis(200), rx.recv()).await.is_err(), "Closed only once");
         acceptor.abort();
     }
 
@@ -346,14 +291,7 @@ mod tests {
         let (tx, mut rx) = mpsc::channel(16);
         let acceptor = tokio::spawn(accept_loop(listener, tx));
         let client = TcpStream::connect(addr).await.unwrap();
-        let NetEvent::Accepted {
-            conn,
-            handle: _handle,
-            ..
-        } = next(&mut rx).await
-        else {
-            panic!()
-        };
+        let NetEvent::Accepted { conn, handle: _handle, .. } = next(&mut rx).await else { panic!() };
         drop(client);
         assert!(matches!(next(&mut rx).await, NetEvent::Closed { conn: c } if c == conn));
         acceptor.abort();

@@ -21,11 +21,7 @@ fn server() -> Command {
 }
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 /// Wait for `child` to exit, at most `limit`; kills it (we started it) on timeout.
@@ -57,13 +53,7 @@ fn spawn_server(data_dir: &Path, port: u16, log: &Path) -> Child {
     server()
         .arg("--data-dir")
         .arg(data_dir)
-        .args([
-            "--kafka-port",
-            &port.to_string(),
-            "--advertised-addr",
-            "localhost",
-            "standalone",
-        ])
+        .args(["--kafka-port", &port.to_string(), "--advertised-addr", "localhost", "standalone"])
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(log)
@@ -74,9 +64,7 @@ fn spawn_server(data_dir: &Path, port: u16, log: &Path) -> Child {
 fn connect_bounded(port: u16, limit: Duration) -> Option<TcpStream> {
     let deadline = Instant::now() + limit;
     for _ in 0..10_000 {
-        if let Ok(s) =
-            TcpStream::connect_timeout(&([127, 0, 0, 1], port).into(), Duration::from_millis(500))
-        {
+        if let Ok(s) = TcpStream::connect_timeout(&([127, 0, 0, 1], port).into(), Duration::from_millis(500)) {
             return Some(s);
         }
         if Instant::now() >= deadline {
@@ -138,18 +126,11 @@ fn starts_accepts_and_stops_cleanly_on_sigterm() {
     let status = wait_bounded(&mut child, Duration::from_secs(40));
     drop(conn);
     let log_text = show_log();
-    let status =
-        status.unwrap_or_else(|| panic!("server did not exit after SIGTERM; log:\n{log_text}"));
+    let status = status.unwrap_or_else(|| panic!("server did not exit after SIGTERM; log:\n{log_text}"));
     assert!(status.success(), "exit status {status:?}; log:\n{log_text}");
     let abs = std::fs::canonicalize(&data_dir).unwrap();
-    assert!(
-        log_text.contains(&abs.display().to_string()),
-        "log names the absolute data dir:\n{log_text}"
-    );
-    assert!(
-        log_text.contains(&port.to_string()),
-        "log names the listen port:\n{log_text}"
-    );
+    assert!(log_text.contains(&abs.display().to_string()), "log names the absolute data dir:\n{log_text}");
+    assert!(log_text.contains(&port.to_string()), "log names the listen port:\n{log_text}");
 }
 
 /// Proves a second server on a data directory in use fails at start with a clear message.
@@ -175,12 +156,6 @@ fn second_server_on_same_data_dir_is_refused() {
     let first_status = wait_bounded(&mut first, Duration::from_secs(40));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "second server must fail");
-    assert!(
-        stderr.contains("in use by another chronik-server"),
-        "{stderr}"
-    );
-    assert!(
-        first_status.is_some_and(|s| s.success()),
-        "first server exits cleanly: {first_status:?}"
-    );
+    assert!(stderr.contains("in use by another chronik-server"), "{stderr}");
+    assert!(first_status.is_some_and(|s| s.success()), "first server exits cleanly: {first_status:?}");
 }

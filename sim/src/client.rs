@@ -101,9 +101,7 @@ impl Client {
                     return decode_response(body, api_key, version);
                 }
                 if id > correlation_id || id <= 0 {
-                    return Err(ClientError::Decode(format!(
-                        "answer with correlation id {id} while waiting for {correlation_id}"
-                    )));
+                    return Err(ClientError::Decode(format!("answer with correlation id {id} while waiting for {correlation_id}")));
                 }
                 // An answer to an earlier request sent without waiting: skip it.
                 tracing::debug!(id, correlation_id, "skipping an answer to an earlier request");
@@ -153,12 +151,7 @@ impl Client {
 pub fn encode_request(req: &Request, version: i16, correlation_id: i32) -> Bytes {
     let mut w = Writer::new();
     w.i32(0); // length, patched below
-    let header = RequestHeader {
-        api_key: req.api_key(),
-        api_version: version,
-        correlation_id,
-        client_id: Some(CLIENT_ID.to_string()),
-    };
+    let header = RequestHeader { api_key: req.api_key(), api_version: version, correlation_id, client_id: Some(CLIENT_ID.to_string()) };
     header.encode(&mut w);
     req.encode(&mut w, version);
     let len = i32::try_from(w.len() - 4).expect("request frame fits in i32");
@@ -170,8 +163,7 @@ pub fn encode_request(req: &Request, version: i16, correlation_id: i32) -> Bytes
 pub fn decode_response(body: Bytes, api_key: i16, version: i16) -> Result<Response, ClientError> {
     let mut r = Reader::new(body);
     decode_response_header(&mut r, api_key, version).map_err(|e| ClientError::Decode(format!("header: {e}")))?;
-    let response =
-        Response::decode(api_key, version, &mut r).map_err(|e| ClientError::Decode(format!("api {api_key} v{version}: {e}")))?;
+    let response = Response::decode(api_key, version, &mut r).map_err(|e| ClientError::Decode(format!("api {api_key} v{version}: {e}")))?;
     if r.remaining() != 0 {
         return Err(ClientError::Decode(format!("api {api_key} v{version}: {} bytes left over", r.remaining())));
     }

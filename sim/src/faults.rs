@@ -9,28 +9,64 @@ use crate::scenario::FaultMix;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Fault {
     /// Power loss of a node; it restarts after the given time.
-    Crash { node: usize, restart_after_ms: u64 },
+    Crash {
+        node: usize,
+        restart_after_ms: u64,
+    },
     /// The node's tasks stop running for a while.
-    Pause { node: usize, resume_after_ms: u64 },
+    Pause {
+        node: usize,
+        resume_after_ms: u64,
+    },
     /// The node's network drops everything for a while.
-    Clog { node: usize, duration_ms: u64 },
+    Clog {
+        node: usize,
+        duration_ms: u64,
+    },
     /// One-way partition: for a while the node receives nothing (`inbound`) or
     /// what it sends is held (outbound).
-    ClogOneWay { node: usize, inbound: bool, duration_ms: u64 },
+    ClogOneWay {
+        node: usize,
+        inbound: bool,
+        duration_ms: u64,
+    },
     /// For a while, a share (per mille) of the node's disk writes fail.
-    DiskWriteErrors { node: usize, per_mille: u32, duration_ms: u64 },
-    DiskSyncErrors { node: usize, per_mille: u32, duration_ms: u64 },
-    DiskReadErrors { node: usize, per_mille: u32, duration_ms: u64 },
+    DiskWriteErrors {
+        node: usize,
+        per_mille: u32,
+        duration_ms: u64,
+    },
+    DiskSyncErrors {
+        node: usize,
+        per_mille: u32,
+        duration_ms: u64,
+    },
+    DiskReadErrors {
+        node: usize,
+        per_mille: u32,
+        duration_ms: u64,
+    },
     /// The disk is full for a while.
-    DiskFull { node: usize, duration_ms: u64 },
+    DiskFull {
+        node: usize,
+        duration_ms: u64,
+    },
     /// A synced sector of a data file is damaged.
-    LatentCorruption { node: usize },
+    LatentCorruption {
+        node: usize,
+    },
     /// A group member (client side, by workload slot) loses its connection and
     /// state; it returns as a new member after the given time.
-    MemberCrash { member: usize, restart_after_ms: u64 },
+    MemberCrash {
+        member: usize,
+        restart_after_ms: u64,
+    },
     /// A group member stops (no heartbeats) for longer than its session
     /// timeout, then resumes with its old member id and generation.
-    MemberPause { member: usize, resume_after_ms: u64 },
+    MemberPause {
+        member: usize,
+        resume_after_ms: u64,
+    },
 }
 
 /// The session timeout group members use; member pauses last longer.
@@ -181,7 +217,9 @@ mod tests {
                 assert!(*at < 20_000);
                 assert!(f.node() < 3);
                 match f {
-                    Fault::DiskReadErrors { .. } | Fault::LatentCorruption { .. } | Fault::ClogOneWay { .. } => panic!("weight 0 drawn: {f:?}"),
+                    Fault::DiskReadErrors { .. } | Fault::LatentCorruption { .. } | Fault::ClogOneWay { .. } => {
+                        panic!("weight 0 drawn: {f:?}")
+                    }
                     Fault::Crash { restart_after_ms: d, .. } | Fault::Clog { duration_ms: d, .. } => assert!((200..=3_000).contains(d)),
                     Fault::Pause { resume_after_ms: d, .. } => assert!((100..=2_000).contains(d)),
                     Fault::DiskWriteErrors { per_mille, duration_ms, .. } | Fault::DiskSyncErrors { per_mille, duration_ms, .. } => {
@@ -209,8 +247,12 @@ mod tests {
         assert!(s.events.windows(2).all(|w| w[0].0 <= w[1].0));
         for (at, f) in &s.events {
             match f {
-                Fault::MemberCrash { member, restart_after_ms } => assert!(*at < 15_000 && *member < 3 && (200..=3_000).contains(restart_after_ms)),
-                Fault::MemberPause { member, resume_after_ms } => assert!(*at < 15_000 && *member < 3 && *resume_after_ms > MEMBER_SESSION_TIMEOUT_MS),
+                Fault::MemberCrash { member, restart_after_ms } => {
+                    assert!(*at < 15_000 && *member < 3 && (200..=3_000).contains(restart_after_ms))
+                }
+                Fault::MemberPause { member, resume_after_ms } => {
+                    assert!(*at < 15_000 && *member < 3 && *resume_after_ms > MEMBER_SESSION_TIMEOUT_MS)
+                }
                 _ => {}
             }
         }

@@ -104,10 +104,7 @@ pub async fn run_node(spec: NodeSpec, disk: Arc<Mutex<SimDisk>>, trace: Trace) {
     log.record("start");
     let listener = match TcpListener::bind(spec.addr).await {
         Ok(l) => l,
-        Err(e) => panic!(
-            "node {}: cannot bind {}: {e} (to restart a node, Handle::kill it before Handle::restart)",
-            spec.name, spec.addr
-        ),
+        Err(e) => panic!("node {}: cannot bind {}: {e} (to restart a node, Handle::kill it before Handle::restart)", spec.name, spec.addr),
     };
     log.record(format_args!("listening on {}", spec.addr));
     let (disk_tx, disk_rx) = mpsc::unbounded_channel();
@@ -358,10 +355,8 @@ impl Driver {
             }
             NetEvent::Closed { conn } => {
                 if let Some(h) = self.conns.remove(&conn) {
-                    self.log.record(format_args!(
-                        "conn {} closed (received {} bytes, sent {} bytes)",
-                        conn.0, h.received_bytes, h.sent_bytes
-                    ));
+                    self.log
+                        .record(format_args!("conn {} closed (received {} bytes, sent {} bytes)", conn.0, h.received_bytes, h.sent_bytes));
                 }
                 self.mix_input("closed", now, conn.0, &[]);
                 self.broker.handle(now, Input::Closed { conn });
@@ -491,12 +486,7 @@ enum ConnStep {
 
 /// Read (unless paused) and carry out commands until either side closes; then
 /// report `Closed`, exactly once.
-async fn conn_loop(
-    conn: ConnId,
-    mut stream: TcpStream,
-    mut cmds: mpsc::UnboundedReceiver<ConnCmd>,
-    events: mpsc::Sender<NetEvent>,
-) {
+async fn conn_loop(conn: ConnId, mut stream: TcpStream, mut cmds: mpsc::UnboundedReceiver<ConnCmd>, events: mpsc::Sender<NetEvent>) {
     let mut paused = false;
     let mut buf = vec![0u8; READ_BUFFER_BYTES];
     'conn: loop {

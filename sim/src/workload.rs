@@ -19,8 +19,8 @@ use std::time::Duration;
 use bytes::Bytes;
 use chronik_core::protocol::error_code;
 use chronik_core::protocol::messages::create_topics::{CreatableTopic, CreatableTopicConfig, CreateTopicsRequest};
-use chronik_core::protocol::messages::init_producer_id::InitProducerIdRequest;
 use chronik_core::protocol::messages::fetch::{FetchPartition, FetchRequest, FetchTopic, PartitionData};
+use chronik_core::protocol::messages::init_producer_id::InitProducerIdRequest;
 use chronik_core::protocol::messages::produce::{PartitionProduceData, ProduceRequest, TopicProduceData};
 use chronik_core::protocol::messages::{Request, Response};
 use chronik_core::records::{self, Compression, Record};
@@ -96,7 +96,10 @@ fn next_values(p: &ProducerSpec, seq: &mut u64) -> (Vec<String>, Vec<Record>) {
         })
         .collect();
     let now_ms = madsim::time::TimeHandle::current().now_time().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64);
-    let recs = values.iter().map(|v| Record { timestamp: now_ms, value: Some(Bytes::from(pad_value(v, p.value_bytes))), ..Default::default() }).collect();
+    let recs = values
+        .iter()
+        .map(|v| Record { timestamp: now_ms, value: Some(Bytes::from(pad_value(v, p.value_bytes))), ..Default::default() })
+        .collect();
     (values, recs)
 }
 
@@ -234,9 +237,9 @@ pub async fn run_producer(ctx: WorkloadCtx, p: ProducerSpec) {
                     .flat_map(|t| t.partition_responses.iter())
                     .find(|r| r.index == partition);
                 match part {
-                    Some(r) if r.error_code == error_code::NONE => (0..values.len())
-                        .map(|i| Outcome::Acked { partition, offset: r.base_offset + i as i64, acks: p.acks })
-                        .collect(),
+                    Some(r) if r.error_code == error_code::NONE => {
+                        (0..values.len()).map(|i| Outcome::Acked { partition, offset: r.base_offset + i as i64, acks: p.acks }).collect()
+                    }
                     Some(r) => vec![Outcome::Failed { partition, error_code: r.error_code }; values.len()],
                     None => vec![Outcome::Unknown { partition }; values.len()],
                 }
@@ -252,7 +255,11 @@ pub async fn run_producer(ctx: WorkloadCtx, p: ProducerSpec) {
         match result {
             Ok(Response::Produce(_)) => {}
             // A wrong answer type or a lost/undecodable connection: start afresh.
-            Ok(_) | Err(ClientError::Decode(_)) | Err(ClientError::Closed(_)) | Err(ClientError::Connect(_)) | Err(ClientError::Timeout) => {
+            Ok(_)
+            | Err(ClientError::Decode(_))
+            | Err(ClientError::Closed(_))
+            | Err(ClientError::Connect(_))
+            | Err(ClientError::Timeout) => {
                 client = None;
                 sleep(BACKOFF_MIN).await;
             }
@@ -278,7 +285,12 @@ async fn init_producer_id(ctx: &WorkloadCtx, client: &mut Option<Client>) -> Opt
             return None;
         }
         let c = reuse_or_connect(ctx, client).await?;
-        let req = Request::InitProducerId(InitProducerIdRequest { transactional_id: None, transaction_timeout_ms: -1, producer_id: -1, producer_epoch: -1 });
+        let req = Request::InitProducerId(InitProducerIdRequest {
+            transactional_id: None,
+            transaction_timeout_ms: -1,
+            producer_id: -1,
+            producer_epoch: -1,
+        });
         match c.call(INIT_PRODUCER_ID_VERSION, req, REQUEST_TIMEOUT).await {
             Ok(Response::InitProducerId(r)) if r.error_code == error_code::NONE => return Some((r.producer_id, r.producer_epoch)),
             Ok(Response::InitProducerId(_)) => {}
@@ -339,7 +351,12 @@ pub async fn run_idempotent_producer(ctx: WorkloadCtx, p: ProducerSpec) {
             });
             let code = match c.call(PRODUCE_VERSION, req, IDEMPOTENT_REQUEST_TIMEOUT).await {
                 Ok(Response::Produce(resp)) => {
-                    let part = resp.responses.iter().filter(|t| t.name == ctx.topic).flat_map(|t| t.partition_responses.iter()).find(|r| r.index == partition);
+                    let part = resp
+                        .responses
+                        .iter()
+                        .filter(|t| t.name == ctx.topic)
+                        .flat_map(|t| t.partition_responses.iter())
+                        .find(|r| r.index == partition);
                     match part {
                         Some(r) if r.error_code == error_code::NONE => {
                             outcome = Outcome::Acked { partition, offset: r.base_offset, acks: -1 };
@@ -374,7 +391,9 @@ pub async fn run_idempotent_producer(ctx: WorkloadCtx, p: ProducerSpec) {
             let mut l = lock(&ctx.ledger);
             for (i, v) in values.iter().enumerate() {
                 let o = match &outcome {
-                    Outcome::Acked { partition, offset, acks } => Outcome::Acked { partition: *partition, offset: offset + i as i64, acks: *acks },
+                    Outcome::Acked { partition, offset, acks } => {
+                        Outcome::Acked { partition: *partition, offset: offset + i as i64, acks: *acks }
+                    }
                     other => other.clone(),
                 };
                 l.record_outcome(v, o);
@@ -620,10 +639,7 @@ pub async fn create_topic(
                 num_partitions: partitions,
                 replication_factor: -1,
                 assignments: vec![],
-                configs: configs
-                    .iter()
-                    .map(|(k, v)| CreatableTopicConfig { name: k.clone(), value: Some(v.clone()) })
-                    .collect(),
+                configs: configs.iter().map(|(k, v)| CreatableTopicConfig { name: k.clone(), value: Some(v.clone()) }).collect(),
             }],
             timeout_ms: 5_000,
             validate_only: false,
@@ -720,12 +736,8 @@ mod tests {
                 broker: BrokerConfig { advertised_host: "10.0.0.1".into(), seed, ..Default::default() },
             };
             let d = disk.clone();
-            let node = handle
-                .create_node()
-                .name("n0")
-                .ip(addr.ip())
-                .init(move || run_node(node_spec.clone(), d.clone(), Trace::new()))
-                .build();
+            let node =
+                handle.create_node().name("n0").ip(addr.ip()).init(move || run_node(node_spec.clone(), d.clone(), Trace::new())).build();
             let client = handle.create_node().name("client").ip("10.0.0.100".parse().unwrap()).build();
             let stop = Arc::new(AtomicBool::new(false));
             let ctx = WorkloadCtx {

@@ -16,9 +16,7 @@ use chronik_core::protocol::messages::api_versions::{ApiVersion, ApiVersionsResp
 use chronik_core::protocol::messages::metadata::{
     MetadataRequest, MetadataResponse, MetadataResponseBroker, MetadataResponsePartition, MetadataResponseTopic,
 };
-use chronik_core::protocol::messages::produce::{
-    PartitionProduceResponse, ProduceRequest, ProduceResponse, TopicProduceResponse,
-};
+use chronik_core::protocol::messages::produce::{PartitionProduceResponse, ProduceRequest, ProduceResponse, TopicProduceResponse};
 use chronik_core::protocol::messages::Response;
 use chronik_core::protocol::{Decode, Reader, Writer};
 use chronik_core::types::TopicId;
@@ -187,12 +185,7 @@ fn metadata(req: &MetadataRequest, shared: &Shared) -> MetadataResponse {
         })
         .collect();
     MetadataResponse {
-        brokers: vec![MetadataResponseBroker {
-            node_id: NODE_ID,
-            host: shared.advertised_host.clone(),
-            port: shared.port,
-            rack: None,
-        }],
+        brokers: vec![MetadataResponseBroker { node_id: NODE_ID, host: shared.advertised_host.clone(), port: shared.port, rack: None }],
         cluster_id: Some("chronik-null-broker".into()),
         controller_id: NODE_ID,
         topics,

@@ -80,7 +80,18 @@ impl Broker {
         let now = self.now;
         let mut io = IoScope { queue: &mut self.disk, owner };
         let log = PartitionLog::create(&topics::partition_dir(topic, index), config.log_config(), now, &mut io);
-        self.partitions.insert(owner, PartitionState { topic: topic.to_string(), index, log, hw_waiters: Default::default(), write_waiters: Default::default(), reads: Default::default(), persisted_start: Offset(0) });
+        self.partitions.insert(
+            owner,
+            PartitionState {
+                topic: topic.to_string(),
+                index,
+                log,
+                hw_waiters: Default::default(),
+                write_waiters: Default::default(),
+                reads: Default::default(),
+                persisted_start: Offset(0),
+            },
+        );
         owner
     }
 
@@ -90,13 +101,28 @@ impl Broker {
         let now = self.now;
         let mut io = IoScope { queue: &mut self.disk, owner };
         let log = PartitionLog::open(&topics::partition_dir(topic, index), config.log_config(), now, &mut io);
-        self.partitions.insert(owner, PartitionState { topic: topic.to_string(), index, log, hw_waiters: Default::default(), write_waiters: Default::default(), reads: Default::default(), persisted_start: Offset(0) });
+        self.partitions.insert(
+            owner,
+            PartitionState {
+                topic: topic.to_string(),
+                index,
+                log,
+                hw_waiters: Default::default(),
+                write_waiters: Default::default(),
+                reads: Default::default(),
+                persisted_start: Offset(0),
+            },
+        );
         owner
     }
 
     /// Auto-create a topic a client asked for, if the broker allows it.
     pub(crate) fn maybe_auto_create(&mut self, name: &str) {
-        if !self.config.auto_create_topics || self.topics.contains_key(name) || topics::validate_name(name).is_err() || super::groups::is_internal(name) {
+        if !self.config.auto_create_topics
+            || self.topics.contains_key(name)
+            || topics::validate_name(name).is_err()
+            || super::groups::is_internal(name)
+        {
             return;
         }
         let n = self.config.default_partitions.max(1) as usize;
@@ -122,8 +148,12 @@ impl Broker {
     /// A partition log finished loading (or failed): move its topic along.
     pub(crate) fn on_partition_ready(&mut self, owner: u64) {
         let Some(topic) = self.partitions.get(&owner).map(|p| p.topic.clone()) else { return };
-        let loading = |b: &Broker, owners: &[u64]| owners.iter().any(|o| b.partitions.get(o).is_some_and(|p| matches!(p.log.state(), LogState::Loading)));
-        let failed = |b: &Broker, owners: &[u64]| owners.iter().any(|o| b.partitions.get(o).is_some_and(|p| matches!(p.log.state(), LogState::Failed(_))));
+        let loading = |b: &Broker, owners: &[u64]| {
+            owners.iter().any(|o| b.partitions.get(o).is_some_and(|p| matches!(p.log.state(), LogState::Loading)))
+        };
+        let failed = |b: &Broker, owners: &[u64]| {
+            owners.iter().any(|o| b.partitions.get(o).is_some_and(|p| matches!(p.log.state(), LogState::Failed(_))))
+        };
         let Some(t) = self.topics.get(&topic) else { return };
         let (state, owners, adding) = (t.state, t.partitions.clone(), t.adding.clone());
         if state == TopicState::Creating && !loading(self, &owners) {
@@ -138,7 +168,11 @@ impl Broker {
                 tracing::error!(topic, "adding partitions failed: a partition log could not be created");
                 self.drop_adding(&topic);
             } else {
-                self.write_description(&topic, owners.len() + adding.len(), DescriptionChange::PartitionsAdded(owners.len() + adding.len()));
+                self.write_description(
+                    &topic,
+                    owners.len() + adding.len(),
+                    DescriptionChange::PartitionsAdded(owners.len() + adding.len()),
+                );
             }
         }
         if !self.is_serving() {
@@ -290,33 +324,56 @@ impl Broker {
             let mut r = CreatableTopicResult { name: t.name.clone(), num_partitions: -1, replication_factor: -1, ..Default::default() };
             let outcome = (|| -> Result<(usize, TopicConfig), (i16, String)> {
                 if seen[&t.name] > 1 {
-                    return Err((error_code::INVALID_REQUEST, format!("Create topics request from client contains multiple entries for the topic {}", t.name)));
+                    return Err((
+                        error_code::INVALID_REQUEST,
+                        format!("Create topics request from client contains multiple entries for the topic {}", t.name),
+                    ));
                 }
                 topics::validate_name(&t.name).map_err(|m| (error_code::INVALID_TOPIC_EXCEPTION, m))?;
                 match self.topics.get(&t.name).map(|t| t.state) {
-                    Some(TopicState::Deleting) => return Err((error_code::TOPIC_ALREADY_EXISTS, format!("Topic '{}' is marked for deletion.", t.name))),
+                    Some(TopicState::Deleting) => {
+                        return Err((error_code::TOPIC_ALREADY_EXISTS, format!("Topic '{}' is marked for deletion.", t.name)))
+                    }
                     Some(_) => return Err((error_code::TOPIC_ALREADY_EXISTS, format!("Topic '{}' already exists.", t.name))),
                     None => {}
                 }
                 if !t.assignments.is_empty() && (t.num_partitions != -1 || t.replication_factor != -1) {
-                    return Err((error_code::INVALID_REQUEST, "Both numPartitions or replicationFactor and replicasAssignments were set. Both cannot be used at the same time.".into()));
+                    return Err((
+                        error_code::INVALID_REQUEST,
+                        "Both numPartitions or replicationFactor and replicasAssignments were set. Both cannot be used at the same time."
+                            .into(),
+                    ));
                 }
                 let partitions = if !t.assignments.is_empty() {
                     for a in &t.assignments {
                         if a.broker_ids != [node] {
-                            return Err((error_code::INVALID_REPLICA_ASSIGNMENT, format!("Replica assignment {:?} for partition {} names brokers other than the only broker, {node}", a.broker_ids, a.partition_index)));
+                            return Err((
+                                error_code::INVALID_REPLICA_ASSIGNMENT,
+                                format!(
+                                    "Replica assignment {:?} for partition {} names brokers other than the only broker, {node}",
+                                    a.broker_ids, a.partition_index
+                                ),
+                            ));
                         }
                     }
                     let mut idx: Vec<i32> = t.assignments.iter().map(|a| a.partition_index).collect();
                     idx.sort_unstable();
                     if idx.iter().enumerate().any(|(i, p)| *p != i as i32) {
-                        return Err((error_code::INVALID_REPLICA_ASSIGNMENT, "Partitions in the assignment must be consecutive from 0".into()));
+                        return Err((
+                            error_code::INVALID_REPLICA_ASSIGNMENT,
+                            "Partitions in the assignment must be consecutive from 0".into(),
+                        ));
                     }
                     idx.len()
                 } else {
                     let n = match t.num_partitions {
                         -1 => self.config.default_partitions,
-                        n if n <= 0 => return Err((error_code::INVALID_PARTITIONS, "Number of partitions was set to an invalid non-positive value.".into())),
+                        n if n <= 0 => {
+                            return Err((
+                                error_code::INVALID_PARTITIONS,
+                                "Number of partitions was set to an invalid non-positive value.".into(),
+                            ))
+                        }
                         n => n,
                     };
                     match t.replication_factor {
@@ -332,9 +389,16 @@ impl Broker {
                     n as usize
                 };
                 if self.partitions.len() + partitions > self.config.partitions_max {
-                    return Err((error_code::INVALID_PARTITIONS, format!("Creating {partitions} partitions would exceed this broker's limit of {} partitions", self.config.partitions_max)));
+                    return Err((
+                        error_code::INVALID_PARTITIONS,
+                        format!(
+                            "Creating {partitions} partitions would exceed this broker's limit of {} partitions",
+                            self.config.partitions_max
+                        ),
+                    ));
                 }
-                let config = TopicConfig::from_pairs(t.configs.iter().map(|c| (c.name.as_str(), c.value.as_deref()))).map_err(|m| (error_code::INVALID_CONFIG, m))?;
+                let config = TopicConfig::from_pairs(t.configs.iter().map(|c| (c.name.as_str(), c.value.as_deref())))
+                    .map_err(|m| (error_code::INVALID_CONFIG, m))?;
                 Ok((partitions, config))
             })();
             match outcome {
@@ -399,7 +463,9 @@ impl Broker {
         for t in &req.topics {
             let mut r = CreatePartitionsTopicResult { name: t.name.clone(), ..Default::default() };
             let outcome = (|| -> Result<(usize, usize), (i16, String)> {
-                let topic = self.live_topic(&t.name).ok_or((error_code::UNKNOWN_TOPIC_OR_PARTITION, format!("The topic '{}' does not exist.", t.name)))?;
+                let topic = self
+                    .live_topic(&t.name)
+                    .ok_or((error_code::UNKNOWN_TOPIC_OR_PARTITION, format!("The topic '{}' does not exist.", t.name)))?;
                 if !topic.adding.is_empty() {
                     return Err((error_code::INVALID_PARTITIONS, "Partitions are already being added to this topic.".into()));
                 }
@@ -409,18 +475,31 @@ impl Broker {
                     return Err((error_code::INVALID_PARTITIONS, format!("Topic already has {current} partitions.")));
                 }
                 if count < current {
-                    return Err((error_code::INVALID_PARTITIONS, format!("Topic currently has {current} partitions, which is higher than the requested {count}.")));
+                    return Err((
+                        error_code::INVALID_PARTITIONS,
+                        format!("Topic currently has {current} partitions, which is higher than the requested {count}."),
+                    ));
                 }
                 if let Some(assignments) = &t.assignments {
                     if assignments.len() != count - current {
-                        return Err((error_code::INVALID_REPLICA_ASSIGNMENT, format!("Increasing the number of partitions by {} but {} assignments provided.", count - current, assignments.len())));
+                        return Err((
+                            error_code::INVALID_REPLICA_ASSIGNMENT,
+                            format!(
+                                "Increasing the number of partitions by {} but {} assignments provided.",
+                                count - current,
+                                assignments.len()
+                            ),
+                        ));
                     }
                     if assignments.iter().any(|a| a.broker_ids != [node]) {
                         return Err((error_code::INVALID_REPLICA_ASSIGNMENT, format!("Assignments may only name the only broker, {node}")));
                     }
                 }
                 if self.partitions.len() + (count - current) > self.config.partitions_max {
-                    return Err((error_code::INVALID_PARTITIONS, format!("Adding partitions would exceed this broker's limit of {} partitions", self.config.partitions_max)));
+                    return Err((
+                        error_code::INVALID_PARTITIONS,
+                        format!("Adding partitions would exceed this broker's limit of {} partitions", self.config.partitions_max),
+                    ));
                 }
                 Ok((current, count))
             })();

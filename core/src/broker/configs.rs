@@ -6,8 +6,12 @@
 
 use crate::protocol::error_code;
 use crate::protocol::messages::alter_configs::{AlterConfigsRequest, AlterConfigsResourceResponse, AlterConfigsResponse};
-use crate::protocol::messages::describe_configs::{DescribeConfigsRequest, DescribeConfigsResourceResult, DescribeConfigsResponse, DescribeConfigsResult, DescribeConfigsSynonym};
-use crate::protocol::messages::incremental_alter_configs::{op, IncrementalAlterConfigsRequest, IncrementalAlterConfigsResourceResponse, IncrementalAlterConfigsResponse};
+use crate::protocol::messages::describe_configs::{
+    DescribeConfigsRequest, DescribeConfigsResourceResult, DescribeConfigsResponse, DescribeConfigsResult, DescribeConfigsSynonym,
+};
+use crate::protocol::messages::incremental_alter_configs::{
+    op, IncrementalAlterConfigsRequest, IncrementalAlterConfigsResourceResponse, IncrementalAlterConfigsResponse,
+};
 use crate::protocol::messages::Response;
 use crate::types::IoId;
 
@@ -30,7 +34,13 @@ fn config_type(name: &str) -> i8 {
         "cleanup.policy" => TYPE_LIST,
         "compression.type" | "message.timestamp.type" => TYPE_STRING,
         "unclean.leader.election.enable" | "auto.create.topics.enable" => TYPE_BOOLEAN,
-        "index.interval.bytes" | "max.message.bytes" | "min.insync.replicas" | "segment.bytes" | "num.partitions" | "broker.id" | "node.id" => TYPE_INT,
+        "index.interval.bytes"
+        | "max.message.bytes"
+        | "min.insync.replicas"
+        | "segment.bytes"
+        | "num.partitions"
+        | "broker.id"
+        | "node.id" => TYPE_INT,
         _ => TYPE_LONG,
     }
 }
@@ -48,7 +58,8 @@ impl Broker {
     pub(crate) fn handle_describe_configs(&mut self, ctx: ReqCtx, req: DescribeConfigsRequest) {
         let mut resp = DescribeConfigsResponse::default();
         for res in &req.resources {
-            let mut r = DescribeConfigsResult { resource_type: res.resource_type, resource_name: res.resource_name.clone(), ..Default::default() };
+            let mut r =
+                DescribeConfigsResult { resource_type: res.resource_type, resource_name: res.resource_name.clone(), ..Default::default() };
             let wanted = |name: &str| res.configuration_keys.as_ref().is_none_or(|keys| keys.iter().any(|k| k == name));
             match res.resource_type {
                 RESOURCE_TOPIC => match self.live_topic(&res.resource_name) {
@@ -64,9 +75,17 @@ impl Broker {
                             let mut synonyms = Vec::new();
                             if req.include_synonyms {
                                 if !is_default {
-                                    synonyms.push(DescribeConfigsSynonym { name: d.name.to_string(), value: value.clone(), source: SOURCE_DYNAMIC_TOPIC });
+                                    synonyms.push(DescribeConfigsSynonym {
+                                        name: d.name.to_string(),
+                                        value: value.clone(),
+                                        source: SOURCE_DYNAMIC_TOPIC,
+                                    });
                                 }
-                                synonyms.push(DescribeConfigsSynonym { name: d.name.to_string(), value: Some(d.default.to_string()), source: SOURCE_DEFAULT });
+                                synonyms.push(DescribeConfigsSynonym {
+                                    name: d.name.to_string(),
+                                    value: Some(d.default.to_string()),
+                                    source: SOURCE_DEFAULT,
+                                });
                             }
                             r.configs.push(DescribeConfigsResourceResult {
                                 name: d.name.to_string(),
@@ -91,7 +110,11 @@ impl Broker {
                             is_default: false,
                             config_source: SOURCE_STATIC_BROKER,
                             is_sensitive: false,
-                            synonyms: if req.include_synonyms { vec![DescribeConfigsSynonym { name: name.to_string(), value: Some(value), source: SOURCE_STATIC_BROKER }] } else { vec![] },
+                            synonyms: if req.include_synonyms {
+                                vec![DescribeConfigsSynonym { name: name.to_string(), value: Some(value), source: SOURCE_STATIC_BROKER }]
+                            } else {
+                                vec![]
+                            },
                             config_type: config_type(name),
                             documentation: None,
                         });
@@ -99,7 +122,8 @@ impl Broker {
                 }
                 RESOURCE_BROKER => {
                     r.error_code = error_code::INVALID_REQUEST;
-                    r.error_message = Some(format!("Unexpected broker id, expected {} but received {}", self.config.node_id.0, res.resource_name));
+                    r.error_message =
+                        Some(format!("Unexpected broker id, expected {} but received {}", self.config.node_id.0, res.resource_name));
                 }
                 other => {
                     r.error_code = error_code::INVALID_REQUEST;
@@ -126,13 +150,19 @@ impl Broker {
     }
 
     pub(crate) fn handle_alter_configs(&mut self, ctx: ReqCtx, req: AlterConfigsRequest) {
-        let mut p = ConfigsPending { ctx, incremental: false, alter: AlterConfigsResponse::default(), inc: Default::default(), waits: Vec::new() };
+        let mut p =
+            ConfigsPending { ctx, incremental: false, alter: AlterConfigsResponse::default(), inc: Default::default(), waits: Vec::new() };
         for (i, res) in req.resources.iter().enumerate() {
-            let mut r = AlterConfigsResourceResponse { resource_type: res.resource_type, resource_name: res.resource_name.clone(), ..Default::default() };
+            let mut r = AlterConfigsResourceResponse {
+                resource_type: res.resource_type,
+                resource_name: res.resource_name.clone(),
+                ..Default::default()
+            };
             // Non-incremental: the given set replaces every override.
             let outcome = self.check_topic_resource(res.resource_type, &res.resource_name).and_then(|_| {
                 refuse_duplicate_keys(res.configs.iter().map(|c| c.name.as_str()))?;
-                TopicConfig::from_pairs(res.configs.iter().map(|c| (c.name.as_str(), c.value.as_deref()))).map_err(|m| (error_code::INVALID_CONFIG, m))
+                TopicConfig::from_pairs(res.configs.iter().map(|c| (c.name.as_str(), c.value.as_deref())))
+                    .map_err(|m| (error_code::INVALID_CONFIG, m))
             });
             if let Some((code, msg)) = self.apply_outcome(&mut p, i, &res.resource_name, outcome, req.validate_only) {
                 r.error_code = code;
@@ -144,14 +174,25 @@ impl Broker {
     }
 
     pub(crate) fn handle_incremental_alter_configs(&mut self, ctx: ReqCtx, req: IncrementalAlterConfigsRequest) {
-        let mut p = ConfigsPending { ctx, incremental: true, alter: Default::default(), inc: IncrementalAlterConfigsResponse::default(), waits: Vec::new() };
+        let mut p = ConfigsPending {
+            ctx,
+            incremental: true,
+            alter: Default::default(),
+            inc: IncrementalAlterConfigsResponse::default(),
+            waits: Vec::new(),
+        };
         for (i, res) in req.resources.iter().enumerate() {
-            let mut r = IncrementalAlterConfigsResourceResponse { resource_type: res.resource_type, resource_name: res.resource_name.clone(), ..Default::default() };
+            let mut r = IncrementalAlterConfigsResourceResponse {
+                resource_type: res.resource_type,
+                resource_name: res.resource_name.clone(),
+                ..Default::default()
+            };
             let outcome = self.check_topic_resource(res.resource_type, &res.resource_name).and_then(|_| {
                 refuse_duplicate_keys(res.configs.iter().map(|c| c.name.as_str()))?;
                 let mut config = self.topics[&res.resource_name].config.clone();
                 for c in &res.configs {
-                    apply_incremental(&mut config, &c.name, c.config_operation, c.value.as_deref()).map_err(|m| (error_code::INVALID_CONFIG, m))?;
+                    apply_incremental(&mut config, &c.name, c.config_operation, c.value.as_deref())
+                        .map_err(|m| (error_code::INVALID_CONFIG, m))?;
                 }
                 Ok(config)
             });
@@ -170,13 +211,22 @@ impl Broker {
                 Some(_) => Ok(()),
                 None => Err((error_code::UNKNOWN_TOPIC_OR_PARTITION, format!("The topic '{name}' does not exist."))),
             },
-            RESOURCE_BROKER => Err((error_code::INVALID_REQUEST, "This broker's settings are static (command line); they cannot be altered".into())),
+            RESOURCE_BROKER => {
+                Err((error_code::INVALID_REQUEST, "This broker's settings are static (command line); they cannot be altered".into()))
+            }
             other => Err((error_code::INVALID_REQUEST, format!("Unsupported resource type {other}"))),
         }
     }
 
     /// Start writing a validated config (unless validating only); the error to report otherwise.
-    fn apply_outcome(&mut self, p: &mut ConfigsPending, index: usize, topic: &str, outcome: Result<TopicConfig, (i16, String)>, validate_only: bool) -> Option<(i16, String)> {
+    fn apply_outcome(
+        &mut self,
+        p: &mut ConfigsPending,
+        index: usize,
+        topic: &str,
+        outcome: Result<TopicConfig, (i16, String)>,
+        validate_only: bool,
+    ) -> Option<(i16, String)> {
         match outcome {
             Err(e) => Some(e),
             Ok(config) => {

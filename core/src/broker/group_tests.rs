@@ -27,7 +27,12 @@ fn commit(h: &mut Harness, c: ConnId, group: &str, topic: &str, offset: i64) -> 
         generation_id_or_member_epoch: -1,
         topics: vec![offset_commit::OffsetCommitRequestTopic {
             name: topic.into(),
-            partitions: vec![offset_commit::OffsetCommitRequestPartition { partition_index: 0, committed_offset: offset, committed_metadata: Some("m".into()), ..Default::default() }],
+            partitions: vec![offset_commit::OffsetCommitRequestPartition {
+                partition_index: 0,
+                committed_offset: offset,
+                committed_metadata: Some("m".into()),
+                ..Default::default()
+            }],
         }],
         ..Default::default()
     };
@@ -87,7 +92,10 @@ fn commits_survive_a_restart() {
     assert!(h.take_response(c, crate::protocol::api::key::OFFSET_COMMIT, 8).is_none(), "answered before durable");
     h.hold_syncs = false;
     h.settle();
-    let (_, Response::OffsetCommit(r)) = h.take_response(c, crate::protocol::api::key::OFFSET_COMMIT, 8).expect("answered once synced") else { panic!() };
+    let (_, Response::OffsetCommit(r)) = h.take_response(c, crate::protocol::api::key::OFFSET_COMMIT, 8).expect("answered once synced")
+    else {
+        panic!()
+    };
     assert_eq!(r.topics[0].partitions[0].error_code, ec::NONE);
     assert_eq!(fetch_offset(&mut h, c, "g", "t"), (ec::NONE, 7));
     assert_eq!(commit(&mut h, c, "g", "t", 9), ec::NONE);
@@ -104,7 +112,11 @@ fn commits_survive_a_restart() {
 fn the_offsets_topic_is_internal() {
     let mut h = Harness::new(config());
     let c = h.connect();
-    let req = metadata::MetadataRequest { topics: Some(vec![metadata::MetadataRequestTopic { name: Some(OFFSETS_TOPIC.into()), ..Default::default() }]), allow_auto_topic_creation: true, ..Default::default() };
+    let req = metadata::MetadataRequest {
+        topics: Some(vec![metadata::MetadataRequestTopic { name: Some(OFFSETS_TOPIC.into()), ..Default::default() }]),
+        allow_auto_topic_creation: true,
+        ..Default::default()
+    };
     let Response::Metadata(m) = h.call(c, 12, Request::Metadata(req)) else { panic!() };
     assert_eq!(m.topics[0].error_code, ec::UNKNOWN_TOPIC_OR_PARTITION, "not auto-created by a metadata request");
     find_coordinator(&mut h, c, "g");
@@ -112,11 +124,20 @@ fn the_offsets_topic_is_internal() {
     let t = m.topics.iter().find(|t| t.name.as_deref() == Some(OFFSETS_TOPIC)).expect("listed");
     assert!(t.is_internal);
     assert_eq!(t.partitions.len(), 3);
-    let records = crate::records::build_batch(&[crate::records::Record { value: Some("x".into()), ..Default::default() }], crate::records::Compression::None, -1, -1, -1);
+    let records = crate::records::build_batch(
+        &[crate::records::Record { value: Some("x".into()), ..Default::default() }],
+        crate::records::Compression::None,
+        -1,
+        -1,
+        -1,
+    );
     let req = produce::ProduceRequest {
         acks: 1,
         timeout_ms: 1000,
-        topic_data: vec![produce::TopicProduceData { name: OFFSETS_TOPIC.into(), partition_data: vec![produce::PartitionProduceData { index: 0, records: Some(records) }] }],
+        topic_data: vec![produce::TopicProduceData {
+            name: OFFSETS_TOPIC.into(),
+            partition_data: vec![produce::PartitionProduceData { index: 0, records: Some(records) }],
+        }],
         ..Default::default()
     };
     let Response::Produce(r) = h.call(c, 9, Request::Produce(req)) else { panic!() };

@@ -93,7 +93,9 @@ impl Broker {
             Request::OffsetDelete(r) => g.offset_delete(id, r, now),
             Request::OffsetCommit(r) => {
                 let topics = &self.topics;
-                let exists = |t: &str, p: i32| topics.get(t).is_some_and(|t| t.state == super::topics::TopicState::Live && p >= 0 && (p as usize) < t.partitions.len());
+                let exists = |t: &str, p: i32| {
+                    topics.get(t).is_some_and(|t| t.state == super::topics::TopicState::Live && p >= 0 && (p as usize) < t.partitions.len())
+                };
                 self.groups.offset_commit(id, r, now, exists);
             }
             other => unreachable!("not a group request: api key {}", other.api_key()),
@@ -140,7 +142,14 @@ impl Broker {
             FindCoordinatorResponse { coordinators: answer, ..Default::default() }
         } else {
             let c = answer.into_iter().next().unwrap_or_default();
-            FindCoordinatorResponse { error_code: c.error_code, error_message: c.error_message, node_id: c.node_id, host: c.host, port: c.port, ..Default::default() }
+            FindCoordinatorResponse {
+                error_code: c.error_code,
+                error_message: c.error_message,
+                node_id: c.node_id,
+                host: c.host,
+                port: c.port,
+                ..Default::default()
+            }
         };
         self.respond(&ctx, Response::FindCoordinator(resp));
     }
@@ -367,7 +376,11 @@ fn planted_group_bug(knobs: &crate::config::Knobs, mut resp: crate::protocol::me
         if knobs.stale_offset_fetch {
             let older = |o: &mut i64| *o = if *o > 0 { *o - 1 } else { *o };
             r.topics.iter_mut().flat_map(|t| t.partitions.iter_mut()).for_each(|p| older(&mut p.committed_offset));
-            r.groups.iter_mut().flat_map(|g| g.topics.iter_mut()).flat_map(|t| t.partitions.iter_mut()).for_each(|p| older(&mut p.committed_offset));
+            r.groups
+                .iter_mut()
+                .flat_map(|g| g.topics.iter_mut())
+                .flat_map(|t| t.partitions.iter_mut())
+                .for_each(|p| older(&mut p.committed_offset));
         }
     }
     resp

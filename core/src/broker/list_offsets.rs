@@ -2,7 +2,9 @@
 
 use crate::log::{IoScope, LogError, LogState, ReadId};
 use crate::protocol::error_code;
-use crate::protocol::messages::list_offsets::{ListOffsetsPartitionResponse, ListOffsetsRequest, ListOffsetsResponse, ListOffsetsTopicResponse};
+use crate::protocol::messages::list_offsets::{
+    ListOffsetsPartitionResponse, ListOffsetsRequest, ListOffsetsResponse, ListOffsetsTopicResponse,
+};
 use crate::protocol::messages::Response;
 use crate::types::Offset;
 

@@ -4,7 +4,9 @@
 use crate::log::LogState;
 use crate::protocol::error_code;
 use crate::protocol::messages::describe_cluster::{DescribeClusterBroker, DescribeClusterRequest, DescribeClusterResponse};
-use crate::protocol::messages::metadata::{MetadataRequest, MetadataResponse, MetadataResponseBroker, MetadataResponsePartition, MetadataResponseTopic};
+use crate::protocol::messages::metadata::{
+    MetadataRequest, MetadataResponse, MetadataResponseBroker, MetadataResponsePartition, MetadataResponseTopic,
+};
 use crate::protocol::messages::Response;
 use crate::types::TopicId;
 
@@ -25,7 +27,12 @@ impl Broker {
     pub(crate) fn handle_metadata(&mut self, ctx: ReqCtx, req: MetadataRequest) {
         let node = self.config.node_id.0;
         let mut resp = MetadataResponse {
-            brokers: vec![MetadataResponseBroker { node_id: node, host: self.config.advertised_host.clone(), port: self.config.advertised_port, rack: None }],
+            brokers: vec![MetadataResponseBroker {
+                node_id: node,
+                host: self.config.advertised_host.clone(),
+                port: self.config.advertised_port,
+                rack: None,
+            }],
             cluster_id: Some(self.config.cluster_id.clone()),
             controller_id: node,
             cluster_authorized_operations: if req.include_cluster_authorized_operations { CLUSTER_OPS_ALL } else { OPS_NOT_REQUESTED },
@@ -62,7 +69,13 @@ impl Broker {
     }
 
     fn requested_topic(&mut self, name: &str, auto_create: bool, topic_ops: i32) -> MetadataResponseTopic {
-        let error = |code| MetadataResponseTopic { error_code: code, name: Some(name.to_string()), topic_id: TopicId::ZERO, topic_authorized_operations: topic_ops, ..Default::default() };
+        let error = |code| MetadataResponseTopic {
+            error_code: code,
+            name: Some(name.to_string()),
+            topic_id: TopicId::ZERO,
+            topic_authorized_operations: topic_ops,
+            ..Default::default()
+        };
         if self.live_topic(name).is_some() {
             return self.topic_metadata(name, topic_ops);
         }
@@ -128,7 +141,8 @@ impl Broker {
         };
         if ctx.api_version >= 1 && req.endpoint_type == 2 {
             resp.error_code = MISMATCHED_ENDPOINT_TYPE;
-            resp.error_message = Some("The request was sent to an endpoint of type BROKER, but we wanted an endpoint of type CONTROLLER".into());
+            resp.error_message =
+                Some("The request was sent to an endpoint of type BROKER, but we wanted an endpoint of type CONTROLLER".into());
             resp.brokers.clear();
         }
         self.respond(&ctx, Response::DescribeCluster(resp));

@@ -29,9 +29,11 @@ pub mod configs;
 pub mod connection;
 pub mod dispatch;
 pub mod fetch;
-pub mod groups;
 #[cfg(test)]
 mod group_tests;
+pub mod groups;
+#[cfg(test)]
+mod idempotence_tests;
 pub mod list_offsets;
 pub mod metadata;
 pub mod produce;
@@ -40,8 +42,6 @@ pub mod records_admin;
 pub mod startup;
 #[cfg(test)]
 pub(crate) mod testkit;
-#[cfg(test)]
-mod idempotence_tests;
 #[cfg(test)]
 mod tests;
 pub mod topic_config;
@@ -270,7 +270,12 @@ impl Broker {
         loop {
             self.rng.fill_bytes(&mut id);
             // Kafka reserves the all-zero id and the id with only the last bit set.
-            let reserved = id == [0; 16] || id == { let mut r = [0; 16]; r[15] = 1; r };
+            let reserved = id == [0; 16]
+                || id == {
+                    let mut r = [0; 16];
+                    r[15] = 1;
+                    r
+                };
             if !reserved && !self.topics.values().any(|t| t.id.0 == id) {
                 return TopicId(id);
             }
@@ -597,7 +602,9 @@ impl Broker {
         let owners: Vec<u64> = self
             .partitions
             .iter()
-            .filter(|(_, p)| (!p.hw_waiters.is_empty() || self.phase == Phase::ShuttingDown) && p.log.needs_sync() && !p.log.sync_in_flight())
+            .filter(|(_, p)| {
+                (!p.hw_waiters.is_empty() || self.phase == Phase::ShuttingDown) && p.log.needs_sync() && !p.log.sync_in_flight()
+            })
             .map(|(o, _)| *o)
             .collect();
         for owner in owners {

@@ -99,13 +99,23 @@ impl Broker {
 
     /// Validate and append one partition's records. `Ok((response, Some((offset, level))))`
     /// when the answer must wait until the log reaches `offset` at `level`.
-    fn produce_partition(&mut self, topic: &str, index: i32, records: Option<&bytes::Bytes>, acks: i16) -> Result<(PartitionProduceResponse, Option<(Offset, Level)>), PartitionProduceResponse> {
+    fn produce_partition(
+        &mut self,
+        topic: &str,
+        index: i32,
+        records: Option<&bytes::Bytes>,
+        acks: i16,
+    ) -> Result<(PartitionProduceResponse, Option<(Offset, Level)>), PartitionProduceResponse> {
         let Some(owner) = self.partition_owner(topic, index) else {
             return Err(partition_error(index, error_code::UNKNOWN_TOPIC_OR_PARTITION, None));
         };
         if super::groups::is_internal(topic) {
             // Only the coordinator writes the offsets topic (Kafka: "Cannot append to internal topic").
-            return Err(partition_error(index, error_code::INVALID_TOPIC_EXCEPTION, Some(format!("Cannot append to internal topic {topic}"))));
+            return Err(partition_error(
+                index,
+                error_code::INVALID_TOPIC_EXCEPTION,
+                Some(format!("Cannot append to internal topic {topic}")),
+            ));
         }
         let Some(records) = records else {
             return Err(partition_error(index, error_code::CORRUPT_MESSAGE, Some("null record set".into())));

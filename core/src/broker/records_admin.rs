@@ -2,8 +2,12 @@
 
 use crate::log::{IoScope, LogError};
 use crate::protocol::error_code;
-use crate::protocol::messages::delete_records::{DeleteRecordsPartitionResult, DeleteRecordsRequest, DeleteRecordsResponse, DeleteRecordsTopicResult};
-use crate::protocol::messages::offset_for_leader_epoch::{EpochEndOffset, OffsetForLeaderEpochRequest, OffsetForLeaderEpochResponse, OffsetForLeaderTopicResult};
+use crate::protocol::messages::delete_records::{
+    DeleteRecordsPartitionResult, DeleteRecordsRequest, DeleteRecordsResponse, DeleteRecordsTopicResult,
+};
+use crate::protocol::messages::offset_for_leader_epoch::{
+    EpochEndOffset, OffsetForLeaderEpochRequest, OffsetForLeaderEpochResponse, OffsetForLeaderTopicResult,
+};
 use crate::protocol::messages::Response;
 use crate::types::Offset;
 
@@ -23,7 +27,8 @@ impl Broker {
         for (ti, t) in req.topics.iter().enumerate() {
             let mut tr = DeleteRecordsTopicResult { name: t.name.clone(), partitions: Vec::new() };
             for p in &t.partitions {
-                let mut r = DeleteRecordsPartitionResult { partition_index: p.partition_index, low_watermark: -1, error_code: error_code::NONE };
+                let mut r =
+                    DeleteRecordsPartitionResult { partition_index: p.partition_index, low_watermark: -1, error_code: error_code::NONE };
                 match self.partition_owner(&t.name, p.partition_index) {
                     None => r.error_code = error_code::UNKNOWN_TOPIC_OR_PARTITION,
                     Some(owner) => {
@@ -46,7 +51,9 @@ impl Broker {
                                 Err(LogError::Storage(_)) => r.error_code = error_code::KAFKA_STORAGE_ERROR,
                                 Err(LogError::NotReady) => r.error_code = error_code::NOT_LEADER_OR_FOLLOWER,
                                 // Only appends check producers.
-                                Err(LogError::InvalidProducerEpoch(_) | LogError::OutOfOrderSequence(_)) => r.error_code = error_code::UNKNOWN_SERVER_ERROR,
+                                Err(LogError::InvalidProducerEpoch(_) | LogError::OutOfOrderSequence(_)) => {
+                                    r.error_code = error_code::UNKNOWN_SERVER_ERROR
+                                }
                             }
                         }
                     }

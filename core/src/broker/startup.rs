@@ -108,7 +108,10 @@ impl Broker {
             owners.push(self.open_partition_log(&desc.name, index, &config));
         }
         tracing::info!(topic = desc.name, partitions = desc.partitions, "loading topic");
-        self.topics.insert(desc.name.clone(), Topic { name: desc.name, id: desc.id, config, partitions: owners, adding: Vec::new(), state: TopicState::Live });
+        self.topics.insert(
+            desc.name.clone(),
+            Topic { name: desc.name, id: desc.id, config, partitions: owners, adding: Vec::new(), state: TopicState::Live },
+        );
     }
 
     /// Remove leftovers once every description is read; report ready once every log is loaded.

@@ -41,7 +41,10 @@ pub(super) fn create_topic(h: &mut Harness, conn: crate::types::ConnId, name: &s
             name: name.into(),
             num_partitions: partitions,
             replication_factor: -1,
-            configs: configs.iter().map(|(k, v)| create_topics::CreatableTopicConfig { name: k.to_string(), value: Some(v.to_string()) }).collect(),
+            configs: configs
+                .iter()
+                .map(|(k, v)| create_topics::CreatableTopicConfig { name: k.to_string(), value: Some(v.to_string()) })
+                .collect(),
             ..Default::default()
         }],
         ..Default::default()
@@ -66,7 +69,13 @@ fn fetch_req(topic: &str, offset: i64, max_wait_ms: i32, min_bytes: i32) -> Requ
         max_bytes: 1 << 20,
         topics: vec![fetch::FetchTopic {
             topic: topic.into(),
-            partitions: vec![fetch::FetchPartition { partition: 0, fetch_offset: offset, partition_max_bytes: 1 << 20, current_leader_epoch: -1, ..Default::default() }],
+            partitions: vec![fetch::FetchPartition {
+                partition: 0,
+                fetch_offset: offset,
+                partition_max_bytes: 1 << 20,
+                current_leader_epoch: -1,
+                ..Default::default()
+            }],
             ..Default::default()
         }],
         ..Default::default()
@@ -107,7 +116,13 @@ fn api_versions() {
 fn metadata_auto_creates() {
     let mut h = Harness::new(config());
     let c = h.connect();
-    let req = || Request::Metadata(metadata::MetadataRequest { topics: Some(vec![metadata::MetadataRequestTopic { name: Some("auto".into()), ..Default::default() }]), allow_auto_topic_creation: true, ..Default::default() });
+    let req = || {
+        Request::Metadata(metadata::MetadataRequest {
+            topics: Some(vec![metadata::MetadataRequestTopic { name: Some("auto".into()), ..Default::default() }]),
+            allow_auto_topic_creation: true,
+            ..Default::default()
+        })
+    };
     let Response::Metadata(r) = h.call(c, 12, req()) else { panic!() };
     assert_eq!(r.topics[0].error_code, ec::LEADER_NOT_AVAILABLE);
     let Response::Metadata(r) = h.call(c, 12, req()) else { panic!() };
@@ -122,7 +137,11 @@ fn metadata_auto_creates() {
 fn metadata_without_auto_create() {
     let mut h = Harness::new(BrokerConfig { auto_create_topics: false, ..config() });
     let c = h.connect();
-    let req = Request::Metadata(metadata::MetadataRequest { topics: Some(vec![metadata::MetadataRequestTopic { name: Some("nope".into()), ..Default::default() }]), allow_auto_topic_creation: true, ..Default::default() });
+    let req = Request::Metadata(metadata::MetadataRequest {
+        topics: Some(vec![metadata::MetadataRequestTopic { name: Some("nope".into()), ..Default::default() }]),
+        allow_auto_topic_creation: true,
+        ..Default::default()
+    });
     let Response::Metadata(r) = h.call(c, 12, req) else { panic!() };
     assert_eq!(r.topics[0].error_code, ec::UNKNOWN_TOPIC_OR_PARTITION);
 }
@@ -232,7 +251,10 @@ fn list_offsets() {
     }
     let ask = |h: &mut Harness, ts: i64| {
         let req = Request::ListOffsets(list_offsets::ListOffsetsRequest {
-            topics: vec![list_offsets::ListOffsetsTopic { name: "t".into(), partitions: vec![list_offsets::ListOffsetsPartition { partition_index: 0, timestamp: ts, current_leader_epoch: -1 }] }],
+            topics: vec![list_offsets::ListOffsetsTopic {
+                name: "t".into(),
+                partitions: vec![list_offsets::ListOffsetsPartition { partition_index: 0, timestamp: ts, current_leader_epoch: -1 }],
+            }],
             ..Default::default()
         });
         let Response::ListOffsets(r) = h.call(c, 7, req) else { panic!() };
@@ -289,7 +311,10 @@ fn create_partitions() {
     let c = h.connect();
     create_topic(&mut h, c, "t", 3, &[]);
     let req = |count| {
-        Request::CreatePartitions(create_partitions::CreatePartitionsRequest { topics: vec![create_partitions::CreatePartitionsTopic { name: "t".into(), count, assignments: None }], ..Default::default() })
+        Request::CreatePartitions(create_partitions::CreatePartitionsRequest {
+            topics: vec![create_partitions::CreatePartitionsTopic { name: "t".into(), count, assignments: None }],
+            ..Default::default()
+        })
     };
     let Response::CreatePartitions(r) = h.call(c, 3, req(5)) else { panic!() };
     assert_eq!(r.results[0].error_code, ec::NONE);
@@ -307,11 +332,19 @@ fn configs() {
     create_topic(&mut h, c, "t", 1, &[("retention.ms", "1234")]);
     let describe = |h: &mut Harness| {
         let req = Request::DescribeConfigs(describe_configs::DescribeConfigsRequest {
-            resources: vec![describe_configs::DescribeConfigsResource { resource_type: 2, resource_name: "t".into(), configuration_keys: None }],
+            resources: vec![describe_configs::DescribeConfigsResource {
+                resource_type: 2,
+                resource_name: "t".into(),
+                configuration_keys: None,
+            }],
             ..Default::default()
         });
         let Response::DescribeConfigs(r) = h.call(c, 4, req) else { panic!() };
-        r.results[0].configs.iter().map(|x| (x.name.clone(), x.value.clone().unwrap_or_default())).collect::<std::collections::BTreeMap<_, _>>()
+        r.results[0]
+            .configs
+            .iter()
+            .map(|x| (x.name.clone(), x.value.clone().unwrap_or_default()))
+            .collect::<std::collections::BTreeMap<_, _>>()
     };
     let got = describe(&mut h);
     assert_eq!(got["retention.ms"], "1234");
@@ -320,7 +353,11 @@ fn configs() {
         resources: vec![incremental_alter_configs::IncrementalAlterConfigsResource {
             resource_type: 2,
             resource_name: "t".into(),
-            configs: vec![incremental_alter_configs::IncrementalAlterableConfig { name: "segment.ms".into(), config_operation: 0, value: Some("60000".into()) }],
+            configs: vec![incremental_alter_configs::IncrementalAlterableConfig {
+                name: "segment.ms".into(),
+                config_operation: 0,
+                value: Some("60000".into()),
+            }],
         }],
         validate_only: false,
     });
@@ -330,7 +367,11 @@ fn configs() {
     assert_eq!(got["segment.ms"], "60000");
     assert_eq!(got["retention.ms"], "1234");
     let req = Request::AlterConfigs(alter_configs::AlterConfigsRequest {
-        resources: vec![alter_configs::AlterConfigsResource { resource_type: 2, resource_name: "t".into(), configs: vec![alter_configs::AlterableConfig { name: "max.message.bytes".into(), value: Some("2000".into()) }] }],
+        resources: vec![alter_configs::AlterConfigsResource {
+            resource_type: 2,
+            resource_name: "t".into(),
+            configs: vec![alter_configs::AlterableConfig { name: "max.message.bytes".into(), value: Some("2000".into()) }],
+        }],
         validate_only: false,
     });
     let Response::AlterConfigs(r) = h.call(c, 2, req) else { panic!() };
@@ -351,7 +392,10 @@ fn delete_records() {
     create_topic(&mut h, c, "t", 1, &[]);
     produce(&mut h, c, "t", &["a", "b", "c"]);
     let req = Request::DeleteRecords(delete_records::DeleteRecordsRequest {
-        topics: vec![delete_records::DeleteRecordsTopic { name: "t".into(), partitions: vec![delete_records::DeleteRecordsPartition { partition_index: 0, offset: 2 }] }],
+        topics: vec![delete_records::DeleteRecordsTopic {
+            name: "t".into(),
+            partitions: vec![delete_records::DeleteRecordsPartition { partition_index: 0, offset: 2 }],
+        }],
         timeout_ms: 1000,
     });
     let Response::DeleteRecords(r) = h.call(c, 2, req) else { panic!() };

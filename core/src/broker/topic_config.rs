@@ -14,7 +14,10 @@ use crate::records::TimestampType;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
     /// Integer within [min, max].
-    Long { min: i64, max: i64 },
+    Long {
+        min: i64,
+        max: i64,
+    },
     /// One of the listed values.
     Choice(&'static [&'static str]),
     Bool,

@@ -40,7 +40,8 @@ impl GroupCoordinator {
             .groups
             .iter()
             .map(|id| {
-                let mut d = DescribedGroup { group_id: id.clone(), authorized_operations: AUTHORIZED_OPERATIONS_OMITTED, ..Default::default() };
+                let mut d =
+                    DescribedGroup { group_id: id.clone(), authorized_operations: AUTHORIZED_OPERATIONS_OMITTED, ..Default::default() };
                 let error = if !valid_group_id(id) { Some(error_code::INVALID_GROUP_ID) } else { self.coordinator_error(id) };
                 if let Some(code) = error {
                     d.error_code = code;
@@ -65,7 +66,11 @@ impl GroupCoordinator {
                         group_instance_id: m.instance_id.clone(),
                         client_id: m.client_id.clone(),
                         client_host: m.client_host.clone(),
-                        member_metadata: if settled { g.protocol.as_deref().map(|p| m.metadata_for(p)).unwrap_or_default() } else { Default::default() },
+                        member_metadata: if settled {
+                            g.protocol.as_deref().map(|p| m.metadata_for(p)).unwrap_or_default()
+                        } else {
+                            Default::default()
+                        },
                         member_assignment: if g.state == GroupState::Stable { m.assignment.clone() } else { Default::default() },
                     })
                     .collect();
@@ -90,7 +95,8 @@ impl GroupCoordinator {
                     None => error_code::GROUP_ID_NOT_FOUND,
                     Some(g) if g.state != GroupState::Empty => error_code::NON_EMPTY_GROUP,
                     Some(g) => {
-                        let tombstone = |key| Record { offset_delta: 0, timestamp: now.0, key: Some(key), value: None, headers: Vec::new() };
+                        let tombstone =
+                            |key| Record { offset_delta: 0, timestamp: now.0, key: Some(key), value: None, headers: Vec::new() };
                         let mut records: Vec<Record> = g.offsets.keys().map(|(t, p)| tombstone(store::offset_key(id, t, *p))).collect();
                         records.push(tombstone(store::group_key(id)));
                         appends.push((g.partition, records));

@@ -154,7 +154,10 @@ impl GroupCoordinator {
             GroupState::PreparingRebalance => {
                 if let Some(old) = m.join.replace(parked) {
                     // A newer join replaces an older one still parked.
-                    self.out.push(GroupOutput::Reply(old.req, Response::JoinGroup(join_error(error_code::REBALANCE_IN_PROGRESS, &r.member_id))));
+                    self.out.push(GroupOutput::Reply(
+                        old.req,
+                        Response::JoinGroup(join_error(error_code::REBALANCE_IN_PROGRESS, &r.member_id)),
+                    ));
                 }
                 maybe_complete_join(self, &r.group_id, now);
             }
@@ -341,7 +344,11 @@ fn rejoin_static(c: &mut GroupCoordinator, group_id: &str, old_id: &str, mut new
     let Some(old) = group.remove_member(old_id) else { return };
     // The old incarnation's parked requests are fenced.
     for p in [old.join, old.sync].into_iter().flatten() {
-        let resp = if old.join == Some(p) { Response::JoinGroup(join_error(FENCED_INSTANCE_ID, old_id)) } else { Response::SyncGroup(sync_error(FENCED_INSTANCE_ID)) };
+        let resp = if old.join == Some(p) {
+            Response::JoinGroup(join_error(FENCED_INSTANCE_ID, old_id))
+        } else {
+            Response::SyncGroup(sync_error(FENCED_INSTANCE_ID))
+        };
         c.out.push(GroupOutput::Reply(p.req, resp));
     }
     let unchanged = old.protocols == new.protocols;
@@ -384,7 +391,13 @@ fn join_response(group: &Group, member: &str, _skip_assignment: bool) -> JoinGro
     let members = if leader == member {
         let mut ms: Vec<&Member> = group.members.values().collect();
         ms.sort_by_key(|m| m.joined_seq);
-        ms.iter().map(|m| JoinGroupResponseMember { member_id: m.id.clone(), group_instance_id: m.instance_id.clone(), metadata: m.metadata_for(&protocol) }).collect()
+        ms.iter()
+            .map(|m| JoinGroupResponseMember {
+                member_id: m.id.clone(),
+                group_instance_id: m.instance_id.clone(),
+                metadata: m.metadata_for(&protocol),
+            })
+            .collect()
     } else {
         Vec::new()
     };
@@ -415,7 +428,8 @@ fn sync_ok(group: &Group, member: &str) -> SyncGroupResponse {
 fn metadata_records(group: &mut Group, now: Millis) -> (i32, Vec<Record>) {
     let value = store::group_value(&group.to_stored());
     group.stored = Some(value.clone());
-    let record = Record { offset_delta: 0, timestamp: now.0, key: Some(store::group_key(&group.id)), value: Some(value), headers: Vec::new() };
+    let record =
+        Record { offset_delta: 0, timestamp: now.0, key: Some(store::group_key(&group.id)), value: Some(value), headers: Vec::new() };
     (group.partition, vec![record])
 }
 
@@ -462,7 +476,8 @@ pub(crate) fn maybe_complete_join(c: &mut GroupCoordinator, group_id: &str, now:
 /// generation and answer every parked join.
 fn complete_join(c: &mut GroupCoordinator, group_id: &str, now: Millis) {
     let group = c.groups.get_mut(group_id).expect("exists");
-    let absent: Vec<String> = group.members.values().filter(|m| m.join.is_none() && m.instance_id.is_none()).map(|m| m.id.clone()).collect();
+    let absent: Vec<String> =
+        group.members.values().filter(|m| m.join.is_none() && m.instance_id.is_none()).map(|m| m.id.clone()).collect();
     for id in absent {
         group.remove_member(&id);
     }
@@ -549,7 +564,12 @@ pub(crate) fn remove_member(c: &mut GroupCoordinator, group_id: &str, id: &str, 
 pub(crate) fn expire(c: &mut GroupCoordinator, group_id: &str, now: Millis) {
     let Some(group) = c.groups.get_mut(group_id) else { return };
     group.pending_members.retain(|_, deadline| *deadline > now);
-    let expired: Vec<String> = group.members.values().filter(|m| m.join.is_none() && m.sync.is_none() && m.session_deadline <= now).map(|m| m.id.clone()).collect();
+    let expired: Vec<String> = group
+        .members
+        .values()
+        .filter(|m| m.join.is_none() && m.sync.is_none() && m.session_deadline <= now)
+        .map(|m| m.id.clone())
+        .collect();
     for id in expired {
         remove_member(c, group_id, &id, now, "session timeout expired");
     }

@@ -347,14 +347,7 @@ impl GroupCoordinator {
     pub(crate) fn new_member_id(&mut self, client_id: &str) -> String {
         let a = splitmix(&mut self.id_state);
         let b = splitmix(&mut self.id_state);
-        format!(
-            "{client_id}-{:08x}-{:04x}-{:04x}-{:04x}-{:012x}",
-            a >> 32,
-            (a >> 16) & 0xffff,
-            a & 0xffff,
-            b >> 48,
-            b & 0xffff_ffff_ffff
-        )
+        format!("{client_id}-{:08x}-{:04x}-{:04x}-{:04x}-{:012x}", a >> 32, (a >> 16) & 0xffff, a & 0xffff, b >> 48, b & 0xffff_ffff_ffff)
     }
 
     // ---- timers ----

@@ -11,10 +11,15 @@
 use std::collections::BTreeSet;
 
 use crate::protocol::error_code;
-use crate::protocol::messages::offset_commit::{OffsetCommitRequest, OffsetCommitResponse, OffsetCommitResponsePartition, OffsetCommitResponseTopic};
-use crate::protocol::messages::offset_delete::{OffsetDeleteRequest, OffsetDeleteResponse, OffsetDeleteResponsePartition, OffsetDeleteResponseTopic};
+use crate::protocol::messages::offset_commit::{
+    OffsetCommitRequest, OffsetCommitResponse, OffsetCommitResponsePartition, OffsetCommitResponseTopic,
+};
+use crate::protocol::messages::offset_delete::{
+    OffsetDeleteRequest, OffsetDeleteResponse, OffsetDeleteResponsePartition, OffsetDeleteResponseTopic,
+};
 use crate::protocol::messages::offset_fetch::{
-    OffsetFetchRequest, OffsetFetchResponse, OffsetFetchResponseGroup, OffsetFetchResponsePartition, OffsetFetchResponsePartitions, OffsetFetchResponseTopic, OffsetFetchResponseTopics,
+    OffsetFetchRequest, OffsetFetchResponse, OffsetFetchResponseGroup, OffsetFetchResponsePartition, OffsetFetchResponsePartitions,
+    OffsetFetchResponseTopic, OffsetFetchResponseTopics,
 };
 use crate::protocol::messages::Response;
 use crate::protocol::Reader;
@@ -51,7 +56,12 @@ impl GroupCoordinator {
                 } else if !exists(&t.name, p.partition_index) {
                     error_code::UNKNOWN_TOPIC_OR_PARTITION
                 } else {
-                    let value = CommittedOffset { offset: p.committed_offset, leader_epoch: p.committed_leader_epoch, metadata, commit_timestamp: now.0 };
+                    let value = CommittedOffset {
+                        offset: p.committed_offset,
+                        leader_epoch: p.committed_leader_epoch,
+                        metadata,
+                        commit_timestamp: now.0,
+                    };
                     offsets.push((t.name.clone(), p.partition_index, value));
                     error_code::NONE
                 };
@@ -66,7 +76,13 @@ impl GroupCoordinator {
         let partition = self.partition_for(&r.group_id);
         let records = offsets
             .iter()
-            .map(|(topic, p, v)| Record { offset_delta: 0, timestamp: now.0, key: Some(store::offset_key(&r.group_id, topic, *p)), value: Some(store::offset_value(v)), headers: Vec::new() })
+            .map(|(topic, p, v)| Record {
+                offset_delta: 0,
+                timestamp: now.0,
+                key: Some(store::offset_key(&r.group_id, topic, *p)),
+                value: Some(store::offset_value(v)),
+                headers: Vec::new(),
+            })
             .collect();
         self.append(partition, records, Write::Commit { req, group: r.group_id.clone(), offsets, resp: Response::OffsetCommit(resp) });
     }
@@ -121,12 +137,14 @@ impl GroupCoordinator {
                                 name,
                                 partitions: parts
                                     .into_iter()
-                                    .map(|(partition_index, committed_offset, committed_leader_epoch, metadata, error_code)| OffsetFetchResponsePartitions {
-                                        partition_index,
-                                        committed_offset,
-                                        committed_leader_epoch,
-                                        metadata,
-                                        error_code,
+                                    .map(|(partition_index, committed_offset, committed_leader_epoch, metadata, error_code)| {
+                                        OffsetFetchResponsePartitions {
+                                            partition_index,
+                                            committed_offset,
+                                            committed_leader_epoch,
+                                            metadata,
+                                            error_code,
+                                        }
                                     })
                                     .collect(),
                             })
@@ -148,12 +166,14 @@ impl GroupCoordinator {
                         name,
                         partitions: parts
                             .into_iter()
-                            .map(|(partition_index, committed_offset, committed_leader_epoch, metadata, error_code)| OffsetFetchResponsePartition {
-                                partition_index,
-                                committed_offset,
-                                committed_leader_epoch,
-                                metadata,
-                                error_code: part_code(error_code),
+                            .map(|(partition_index, committed_offset, committed_leader_epoch, metadata, error_code)| {
+                                OffsetFetchResponsePartition {
+                                    partition_index,
+                                    committed_offset,
+                                    committed_leader_epoch,
+                                    metadata,
+                                    error_code: part_code(error_code),
+                                }
                             })
                             .collect(),
                     })
@@ -175,10 +195,13 @@ impl GroupCoordinator {
             }
         };
         let topics = match wanted {
-            Some(ts) => ts.into_iter().map(|(name, parts)| {
-                let fetched = parts.iter().map(|p| lookup(&name, *p)).collect();
-                (name, fetched)
-            }).collect(),
+            Some(ts) => ts
+                .into_iter()
+                .map(|(name, parts)| {
+                    let fetched = parts.iter().map(|p| lookup(&name, *p)).collect();
+                    (name, fetched)
+                })
+                .collect(),
             None if error.is_none() => {
                 let mut by_topic: Vec<(String, Vec<Fetched>)> = Vec::new();
                 for (topic, p) in group.map(|g| g.offsets.keys().cloned().collect::<Vec<_>>()).unwrap_or_default() {
@@ -196,8 +219,10 @@ impl GroupCoordinator {
     }
 
     pub fn offset_delete(&mut self, req: ReqId, r: OffsetDeleteRequest, now: Millis) {
-        let reply = |c: &mut GroupCoordinator, resp: OffsetDeleteResponse| c.out.push(GroupOutput::Reply(req, Response::OffsetDelete(resp)));
-        let group_error = if !valid_group_id(&r.group_id) { Some(error_code::INVALID_GROUP_ID) } else { self.coordinator_error(&r.group_id) };
+        let reply =
+            |c: &mut GroupCoordinator, resp: OffsetDeleteResponse| c.out.push(GroupOutput::Reply(req, Response::OffsetDelete(resp)));
+        let group_error =
+            if !valid_group_id(&r.group_id) { Some(error_code::INVALID_GROUP_ID) } else { self.coordinator_error(&r.group_id) };
         if let Some(code) = group_error {
             return reply(self, OffsetDeleteResponse { error_code: code, ..Default::default() });
         }
@@ -254,7 +279,14 @@ fn subscribed_topics(group: &Group) -> BTreeSet<String> {
 }
 
 /// A commit is durable (or failed): make it visible and answer.
-pub(crate) fn commit_done(c: &mut GroupCoordinator, req: ReqId, group_id: &str, offsets: Vec<(String, i32, CommittedOffset)>, resp: Response, ok: bool) {
+pub(crate) fn commit_done(
+    c: &mut GroupCoordinator,
+    req: ReqId,
+    group_id: &str,
+    offsets: Vec<(String, i32, CommittedOffset)>,
+    resp: Response,
+    ok: bool,
+) {
     let resp = match resp {
         Response::OffsetCommit(mut r) if !ok => {
             for t in &mut r.topics {
@@ -304,13 +336,24 @@ pub(crate) fn expire(c: &mut GroupCoordinator, now: Millis) {
     let mut appends = Vec::new();
     let mut dead = Vec::new();
     for g in c.groups.values_mut().filter(|g| g.state == GroupState::Empty) {
-        let old: Vec<(String, i32)> = g.offsets.iter().filter(|(_, v)| v.commit_timestamp.max(g.state_timestamp).saturating_add(retention) <= now.0).map(|(k, _)| k.clone()).collect();
+        let old: Vec<(String, i32)> = g
+            .offsets
+            .iter()
+            .filter(|(_, v)| v.commit_timestamp.max(g.state_timestamp).saturating_add(retention) <= now.0)
+            .map(|(k, _)| k.clone())
+            .collect();
         let mut records: Vec<Record> = old.iter().map(|(t, p)| tombstone(&g.id, t, *p, now)).collect();
         for k in &old {
             g.offsets.remove(k);
         }
         if g.offsets.is_empty() && g.state_timestamp.saturating_add(retention) <= now.0 {
-            records.push(Record { offset_delta: 0, timestamp: now.0, key: Some(store::group_key(&g.id)), value: None, headers: Vec::new() });
+            records.push(Record {
+                offset_delta: 0,
+                timestamp: now.0,
+                key: Some(store::group_key(&g.id)),
+                value: None,
+                headers: Vec::new(),
+            });
             dead.push(g.id.clone());
         }
         if !records.is_empty() {

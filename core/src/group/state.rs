@@ -141,10 +141,12 @@ impl Group {
     /// first such in the leader's (or first member's) list).
     pub fn select_protocol(&self) -> Option<String> {
         let first = self.leader.as_ref().and_then(|l| self.members.get(l)).or_else(|| self.members.values().next())?;
-        let candidates: Vec<&String> = first.protocols.iter().map(|(n, _)| n).filter(|n| self.members.values().all(|m| m.supports(n))).collect();
+        let candidates: Vec<&String> =
+            first.protocols.iter().map(|(n, _)| n).filter(|n| self.members.values().all(|m| m.supports(n))).collect();
         let mut best: Option<(&String, usize)> = None;
         for c in &candidates {
-            let votes = self.members.values().filter(|m| m.protocols.iter().map(|(n, _)| n).find(|n| candidates.contains(n)) == Some(*c)).count();
+            let votes =
+                self.members.values().filter(|m| m.protocols.iter().map(|(n, _)| n).find(|n| candidates.contains(n)) == Some(*c)).count();
             if best.is_none_or(|(_, v)| votes > v) {
                 best = Some((c, votes));
             }

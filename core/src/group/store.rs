@@ -164,7 +164,16 @@ fn decode_group_value(v: &Bytes) -> DecodeResult<StoredGroup> {
         let subscription = r.bytes()?;
         let assignment = r.bytes()?;
         let rebalance_timeout_ms = if rebalance_timeout_ms < 0 { session_timeout_ms } else { rebalance_timeout_ms };
-        Ok(StoredMember { member_id, group_instance_id, client_id, client_host, rebalance_timeout_ms, session_timeout_ms, subscription, assignment })
+        Ok(StoredMember {
+            member_id,
+            group_instance_id,
+            client_id,
+            client_host,
+            rebalance_timeout_ms,
+            session_timeout_ms,
+            subscription,
+            assignment,
+        })
     })?;
     Ok(StoredGroup { protocol_type, generation, protocol, leader, state_timestamp, members })
 }
@@ -233,7 +242,11 @@ mod tests {
         assert!(decode(&Bytes::from_static(&[0]), None).is_err());
         assert_eq!(decode(&Bytes::from_static(&[0, 9, 1, 2]), None).unwrap(), None);
         assert!(decode(&offset_key("g", "t", 0), Some(&Bytes::from_static(&[0, 3, 1]))).is_err());
-        assert!(decode(&group_key("g"), Some(&Bytes::from_static(&[0, 3, 0, 1, b'c', 0, 0, 0, 1, 0xff, 0xff, 0xff, 0xff, 0x7f, 0xff, 0xff, 0xff]))).is_err());
+        assert!(decode(
+            &group_key("g"),
+            Some(&Bytes::from_static(&[0, 3, 0, 1, b'c', 0, 0, 0, 1, 0xff, 0xff, 0xff, 0xff, 0x7f, 0xff, 0xff, 0xff]))
+        )
+        .is_err());
     }
 
     /// Values checked against Java's `String.hashCode` and Kafka's partitioning.

@@ -98,7 +98,10 @@ impl Co {
             member_id: member.into(),
             group_instance_id: instance.map(str::to_string),
             protocol_type: "consumer".into(),
-            protocols: protocols.iter().map(|p| JoinGroupRequestProtocol { name: p.to_string(), metadata: Bytes::from(format!("meta-{p}")) }).collect(),
+            protocols: protocols
+                .iter()
+                .map(|p| JoinGroupRequestProtocol { name: p.to_string(), metadata: Bytes::from(format!("meta-{p}")) })
+                .collect(),
             ..Default::default()
         };
         self.c.join_group(id, 7, r, Client { client_id: "cli", host: "/127.0.0.1" }, self.now);
@@ -130,7 +133,10 @@ impl Co {
             group_id: group.into(),
             generation_id: generation,
             member_id: member.into(),
-            assignments: assignments.iter().map(|(m, a)| SyncGroupRequestAssignment { member_id: m.to_string(), assignment: Bytes::from(a.to_string()) }).collect(),
+            assignments: assignments
+                .iter()
+                .map(|(m, a)| SyncGroupRequestAssignment { member_id: m.to_string(), assignment: Bytes::from(a.to_string()) })
+                .collect(),
             ..Default::default()
         };
         self.c.sync_group(id, 5, r, self.now);
@@ -147,7 +153,12 @@ impl Co {
 
     fn heartbeat(&mut self, group: &str, member: &str, generation: i32, instance: Option<&str>) -> i16 {
         let id = self.req();
-        let r = HeartbeatRequest { group_id: group.into(), generation_id: generation, member_id: member.into(), group_instance_id: instance.map(str::to_string) };
+        let r = HeartbeatRequest {
+            group_id: group.into(),
+            generation_id: generation,
+            member_id: member.into(),
+            group_instance_id: instance.map(str::to_string),
+        };
         self.c.heartbeat(id, r, self.now);
         self.pump();
         match self.replies.remove(&id) {
@@ -164,7 +175,12 @@ impl Co {
             member_id: member.into(),
             topics: vec![OffsetCommitRequestTopic {
                 name: topic.into(),
-                partitions: vec![OffsetCommitRequestPartition { partition_index: partition, committed_offset: offset, committed_leader_epoch: -1, committed_metadata: Some("md".into()) }],
+                partitions: vec![OffsetCommitRequestPartition {
+                    partition_index: partition,
+                    committed_offset: offset,
+                    committed_leader_epoch: -1,
+                    committed_metadata: Some("md".into()),
+                }],
             }],
             ..Default::default()
         };
@@ -182,7 +198,11 @@ impl Co {
 
     fn fetched(&mut self, group: &str, topic: &str, partition: i32) -> i64 {
         let id = self.req();
-        let r = OffsetFetchRequest { group_id: group.into(), topics: Some(vec![OffsetFetchRequestTopic { name: topic.into(), partition_indexes: vec![partition] }]), ..Default::default() };
+        let r = OffsetFetchRequest {
+            group_id: group.into(),
+            topics: Some(vec![OffsetFetchRequestTopic { name: topic.into(), partition_indexes: vec![partition] }]),
+            ..Default::default()
+        };
         self.c.offset_fetch(id, 7, r);
         self.pump();
         match self.replies.remove(&id) {
@@ -318,7 +338,14 @@ fn leave_group_in_a_batch_and_alone() {
     let mut co = Co::new();
     let m = co.stable_single("g");
     let id = co.req();
-    let r = LeaveGroupRequest { group_id: "g".into(), members: vec![MemberIdentity { member_id: m.clone(), ..Default::default() }, MemberIdentity { member_id: "ghost".into(), ..Default::default() }], ..Default::default() };
+    let r = LeaveGroupRequest {
+        group_id: "g".into(),
+        members: vec![
+            MemberIdentity { member_id: m.clone(), ..Default::default() },
+            MemberIdentity { member_id: "ghost".into(), ..Default::default() },
+        ],
+        ..Default::default()
+    };
     co.c.leave_group(id, 4, r, co.now);
     co.pump();
     let Some(Response::LeaveGroup(resp)) = co.replies.remove(&id) else { panic!() };

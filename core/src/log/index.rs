@@ -83,7 +83,6 @@ impl OffsetIndex {
             self.entries[n - 1]
         }
     }
-
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

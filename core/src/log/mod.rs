@@ -99,12 +99,12 @@
 
 mod index;
 pub mod producer_state;
+#[cfg(test)]
+mod producer_tests;
 mod read;
 mod recovery;
 mod retention;
 mod segment;
-#[cfg(test)]
-mod producer_tests;
 #[cfg(test)]
 mod tests;
 
@@ -114,9 +114,9 @@ use bytes::Bytes;
 
 use crate::io::{DiskOp, DiskRequest, DiskResult};
 use crate::records::{stamp, BatchHeader};
-use read::{chunk_next, ChunkNext};
 use crate::records::{TimestampType, ValidBatch};
 use crate::types::{FileId, IoId, LeaderEpoch, Millis, Offset};
+use read::{chunk_next, ChunkNext};
 
 /// Allocates io and file ids and queues disk requests for the driver, remembering
 /// which owner (a partition, the topic store…) each request belongs to so that the
@@ -295,13 +295,26 @@ enum Pending {
     Create,
     /// A new segment file being opened (roll).
     OpenSegment,
-    Write { base: Offset, end: u64 },
-    Sync { base: Offset, pos: u64 },
+    Write {
+        base: Offset,
+        end: u64,
+    },
+    Sync {
+        base: Offset,
+        pos: u64,
+    },
     /// `.index` or `.timeindex` of a sealed segment.
-    IndexWrite { base: Offset, size: u64 },
+    IndexWrite {
+        base: Offset,
+        size: u64,
+    },
     /// The producer snapshot written with a sealed segment's indexes.
-    SnapshotWrite { offset: Offset },
-    Checkpoint { start: Offset },
+    SnapshotWrite {
+        offset: Offset,
+    },
+    Checkpoint {
+        start: Offset,
+    },
     /// Zero-length read so queued events get delivered.
     Doorbell,
     Read(read::ReadOp),
@@ -628,7 +641,13 @@ impl PartitionLog {
     /// this append would pass `segment.bytes` or the segment is older than
     /// `segment.ms`, and submit the writes. Not durable until a later `sync`
     /// completes.
-    pub fn append(&mut self, batches: &[ValidBatch], leader_epoch: LeaderEpoch, now: Millis, io: &mut IoScope) -> Result<AppendResult, LogError> {
+    pub fn append(
+        &mut self,
+        batches: &[ValidBatch],
+        leader_epoch: LeaderEpoch,
+        now: Millis,
+        io: &mut IoScope,
+    ) -> Result<AppendResult, LogError> {
         self.observe_now(now);
         self.check_serving()?;
         let log_append_time = match self.config.timestamp_type {
@@ -661,7 +680,12 @@ impl PartitionLog {
             stamped.push((bytes, header));
         }
         if stamped.is_empty() {
-            return Ok(AppendResult { base_offset, last_offset: Offset(base_offset.0 - 1), log_append_time: log_append_time.unwrap_or(-1), duplicate: false });
+            return Ok(AppendResult {
+                base_offset,
+                last_offset: Offset(base_offset.0 - 1),
+                log_append_time: log_append_time.unwrap_or(-1),
+                duplicate: false,
+            });
         }
         if self.should_roll(Offset(next.0 - 1), total, now) {
             self.roll(io);

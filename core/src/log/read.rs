@@ -6,12 +6,15 @@ use std::collections::VecDeque;
 use bytes::Bytes;
 
 use crate::io::{DiskOp, DiskResult};
-use crate::records::{decode_batch, find_timestamp, max_timestamp_record, scan, BatchHeader, TimestampType, BATCH_HEADER_LEN, LOG_OVERHEAD};
+use crate::records::{
+    decode_batch, find_timestamp, max_timestamp_record, scan, BatchHeader, TimestampType, BATCH_HEADER_LEN, LOG_OVERHEAD,
+};
 use crate::types::{FileId, Offset};
 
 use super::index::BatchLoc;
 use super::{
-    IoScope, LogError, LogEvent, LogState, PartitionLog, Pending, ReadId, BATCH_BYTES_MAX, LOOKUP_CHUNK_BYTES, READ_BYTES_MAX, READ_SLACK_BYTES,
+    IoScope, LogError, LogEvent, LogState, PartitionLog, Pending, ReadId, BATCH_BYTES_MAX, LOOKUP_CHUNK_BYTES, READ_BYTES_MAX,
+    READ_SLACK_BYTES,
 };
 
 /// Follow-up reads one read or lookup may issue within a segment before giving up.
@@ -296,7 +299,8 @@ impl PartitionLog {
         }
         let pos = u64::from(seg.index.lookup(seg.rel(start)).pos);
         let len = u64::from(LOOKUP_CHUNK_BYTES).min(seg.size - pos).max(1) as u32;
-        let op = LookupOp { read, limit, base, file: seg.file, pos, len, seg_end: seg.size, hops: 0, kind: LookupKind::First { target, start } };
+        let op =
+            LookupOp { read, limit, base, file: seg.file, pos, len, seg_end: seg.size, hops: 0, kind: LookupKind::First { target, start } };
         self.submit_lookup(op, io);
     }
 
@@ -342,7 +346,17 @@ impl PartitionLog {
             self.deliver_soon(LogEvent::TimestampFound { read, result: Err(LogError::OffsetOutOfRange) }, io);
             return;
         };
-        let op = LookupOp { read, limit, base: seg.base, file: seg.file, pos: loc.pos, len: loc.len, seg_end: seg.size, hops: 0, kind: LookupKind::FetchMax };
+        let op = LookupOp {
+            read,
+            limit,
+            base: seg.base,
+            file: seg.file,
+            pos: loc.pos,
+            len: loc.len,
+            seg_end: seg.size,
+            hops: 0,
+            kind: LookupKind::FetchMax,
+        };
         self.submit_lookup(op, io);
     }
 

@@ -57,12 +57,21 @@ enum Phase {
 pub(super) enum RecPending {
     List,
     Checkpoint,
-    Open { i: usize },
-    Index { i: usize },
-    TimeIndex { i: usize },
+    Open {
+        i: usize,
+    },
+    Index {
+        i: usize,
+    },
+    TimeIndex {
+        i: usize,
+    },
     /// The newest producer snapshot.
     Snapshot,
-    Chunk { i: usize, pos: u64 },
+    Chunk {
+        i: usize,
+        pos: u64,
+    },
     /// Truncate, Sync, Open of a fresh segment: failure fails the log.
     Finish,
     /// Removal of stray or dropped files: failure only logged.

@@ -158,12 +158,8 @@ impl Segment {
         let next = header.next_offset();
         if header.max_timestamp > self.max_timestamp || self.max_batch.is_none() {
             self.max_timestamp = self.max_timestamp.max(header.max_timestamp);
-            self.max_batch = Some(BatchLoc {
-                base: Offset(header.base_offset),
-                next,
-                pos,
-                len: u32::try_from(len).expect("batch length fits u32"),
-            });
+            self.max_batch =
+                Some(BatchLoc { base: Offset(header.base_offset), next, pos, len: u32::try_from(len).expect("batch length fits u32") });
         }
         self.bytes_since_time_index += len;
         if self.bytes_since_time_index >= interval {

@@ -6,8 +6,8 @@ use crate::io::DiskOp;
 use crate::records::{build_batch, decode_batch, scan, BatchHeader, Compression, Record, TimestampType, ValidBatch};
 use crate::types::{LeaderEpoch, Millis, Offset};
 
-use crate::testdisk::{deliver, TestDisk};
 use super::*;
+use crate::testdisk::{deliver, TestDisk};
 
 const DIR: &str = "orders-0";
 
@@ -17,9 +17,8 @@ pub(super) fn seg_path(base: i64, ext: &str) -> String {
 
 /// A producer batch of `n` records with timestamps `ts, ts+1, …`.
 pub(super) fn batch(n: usize, ts: i64) -> ValidBatch {
-    let records: Vec<Record> = (0..n)
-        .map(|i| Record { timestamp: ts + i as i64, value: Some(Bytes::from(format!("v{ts}-{i}"))), ..Default::default() })
-        .collect();
+    let records: Vec<Record> =
+        (0..n).map(|i| Record { timestamp: ts + i as i64, value: Some(Bytes::from(format!("v{ts}-{i}"))), ..Default::default() }).collect();
     let bytes = build_batch(&records, Compression::None, -1, -1, -1);
     let header = BatchHeader::parse(&bytes).expect("built batch parses");
     ValidBatch { bytes, header }
@@ -662,7 +661,9 @@ fn tail_cache_serves_recent_batches_like_the_disk_does() {
     assert_eq!(offsets_in(&fx.read(2, 1, 20).unwrap()), vec![0, 1, 2, 3]);
     assert!(fx.disk.log.iter().any(|l| l.starts_with("Read {") && !l.contains("len: 0 }")), "evicted offsets read from disk");
     fx.log.tail_cache = read::TailCache::new(0);
-    for ((offset, max_bytes, limit), cached) in [(9, 1 << 20, 20), (13, 1, 20), (8, (one * 2) as u32, 20), (10, 1 << 20, 15), (19, 100, 16)].into_iter().zip(from_cache) {
+    for ((offset, max_bytes, limit), cached) in
+        [(9, 1 << 20, 20), (13, 1, 20), (8, (one * 2) as u32, 20), (10, 1 << 20, 15), (19, 100, 16)].into_iter().zip(from_cache)
+    {
         assert_eq!(fx.read(offset, max_bytes, limit).unwrap(), cached, "read({offset}, {max_bytes}, {limit})");
     }
 }

@@ -11,11 +11,7 @@ use super::varint::Cursor;
 use super::{BatchError, BatchHeader, TimestampType, BATCH_HEADER_LEN};
 
 /// The records bytes of `batch` (exactly one complete batch), decompressed.
-pub(crate) fn records_bytes<'a>(
-    header: &BatchHeader,
-    batch: &'a [u8],
-    max_decompressed_bytes: usize,
-) -> Result<Cow<'a, [u8]>, BatchError> {
+pub(crate) fn records_bytes<'a>(header: &BatchHeader, batch: &'a [u8], max_decompressed_bytes: usize) -> Result<Cow<'a, [u8]>, BatchError> {
     let raw = &batch[BATCH_HEADER_LEN..header.total_len()];
     compression::decompress(header.compression()?, raw, max_decompressed_bytes)
 }
@@ -31,9 +27,7 @@ pub(crate) fn walk(
 ) -> Result<(), BatchError> {
     let count = header.records_count;
     if count < 0 {
-        return Err(BatchError::InvalidRecord(format!(
-            "negative record count {count}"
-        )));
+        return Err(BatchError::InvalidRecord(format!("negative record count {count}")));
     }
     let count = count as usize;
     // Each record takes at least RECORD_BYTES_MIN bytes: refuse impossible counts at once.
@@ -52,10 +46,7 @@ pub(crate) fn walk(
         }
     }
     if cur.remaining() != 0 {
-        return Err(BatchError::InvalidRecord(format!(
-            "{} bytes remain after the {count} records the batch declares",
-            cur.remaining()
-        )));
+        return Err(BatchError::InvalidRecord(format!("{} bytes remain after the {count} records the batch declares", cur.remaining())));
     }
     Ok(())
 }

@@ -40,27 +40,13 @@ fn too_big(bound: usize) -> BatchError {
 }
 
 /// Decompress `input` (a batch's records section) into at most `bound` bytes.
-pub(crate) fn decompress(
-    codec: Compression,
-    input: &[u8],
-    bound: usize,
-) -> Result<Cow<'_, [u8]>, BatchError> {
+pub(crate) fn decompress(codec: Compression, input: &[u8], bound: usize) -> Result<Cow<'_, [u8]>, BatchError> {
     let run = || -> Result<Vec<u8>, BatchError> {
         match codec {
             Compression::None => unreachable!("handled below"),
-            Compression::Gzip => read_bounded(
-                flate2::read::MultiGzDecoder::new(input),
-                input.len(),
-                bound,
-                "gzip",
-            ),
+            Compression::Gzip => read_bounded(flate2::read::MultiGzDecoder::new(input), input.len(), bound, "gzip"),
             Compression::Snappy => snappy_decompress(input, bound),
-            Compression::Lz4 => read_bounded(
-                lz4_flex::frame::FrameDecoder::new(input),
-                input.len(),
-                bound,
-                "lz4",
-            ),
+            Compression::Lz4 => read_bounded(lz4_flex::frame::FrameDecoder::new(input), input.len(), bound, "lz4"),
             Compression::Zstd => zstd_decompress(input, bound),
         }
     };
@@ -70,19 +56,12 @@ pub(crate) fn decompress(
     // Third-party decoders: a panic on hostile input must not take the broker down.
     match catch_unwind(AssertUnwindSafe(run)) {
         Ok(r) => r.map(Cow::Owned),
-        Err(_) => Err(BatchError::Corrupt(format!(
-            "{codec:?} decoder failed on malformed input"
-        ))),
+        Err(_) => Err(BatchError::Corrupt(format!("{codec:?} decoder failed on malformed input"))),
     }
 }
 
 /// Drain `r` into a vector of at most `bound` bytes; more is an error.
-fn read_bounded(
-    mut r: impl Read,
-    input_len: usize,
-    bound: usize,
-    codec: &str,
-) -> Result<Vec<u8>, BatchError> {
+fn read_bounded(mut r: impl Read, input_len: usize, bound: usize, codec: &str) -> Result<Vec<u8>, BatchError> {
     let mut out = Vec::with_capacity(input_len.saturating_mul(2).min(bound).min(1 << 20));
     let mut chunk = [0u8; CHUNK_BYTES];
     loop {
@@ -105,9 +84,7 @@ fn zstd_decompress(input: &[u8], bound: usize) -> Result<Vec<u8>, BatchError> {
     let mut rest = input;
     // A payload may hold several concatenated frames, as zstd's stream decoders accept.
     while !rest.is_empty() {
-        let dec =
-            ruzstd::decoding::StreamingDecoder::new_with_max_window_size(&mut rest, window_max)
-                .map_err(|e| corrupt("zstd", e))?;
+        let dec = ruzstd::decoding::StreamingDecoder::new_with_max_window_size(&mut rest, window_max).map_err(|e| corrupt("zstd", e))?;
         let part = read_bounded(dec, input.len(), bound - out.len(), "zstd")?;
         out.extend_from_slice(&part);
     }
@@ -136,10 +113,7 @@ fn xerial_decompress(input: &[u8], bound: usize) -> Result<Vec<u8>, BatchError> 
         let len = i32::from_be_bytes([rest[0], rest[1], rest[2], rest[3]]);
         rest = &rest[4..];
         if len < 0 || len as usize > rest.len() {
-            return Err(corrupt(
-                "snappy",
-                format!("xerial block of {len} bytes, {} present", rest.len()),
-            ));
+            return Err(corrupt("snappy", format!("xerial block of {len} bytes, {} present", rest.len())));
         }
         let (block, tail) = rest.split_at(len as usize);
         snappy_block(block, &mut out, bound)?;
@@ -151,25 +125,15 @@ fn xerial_decompress(input: &[u8], bound: usize) -> Result<Vec<u8>, BatchError> 
 /// Decompress one raw snappy block, appending to `out` within `bound`.
 fn snappy_block(block: &[u8], out: &mut Vec<u8>, bound: usize) -> Result<(), BatchError> {
     let declared = snap::raw::decompress_len(block).map_err(|e| corrupt("snappy", e))?;
-    if declared
-        > block
-            .len()
-            .saturating_mul(SNAPPY_EXPANSION_MAX)
-            .saturating_add(64)
-    {
-        return Err(corrupt(
-            "snappy",
-            format!("block of {} bytes declares {declared}", block.len()),
-        ));
+    if declared > block.len().saturating_mul(SNAPPY_EXPANSION_MAX).saturating_add(64) {
+        return Err(corrupt("snappy", format!("block of {} bytes declares {declared}", block.len())));
     }
     if declared > bound - out.len() {
         return Err(too_big(bound));
     }
     let start = out.len();
     out.resize(start + declared, 0);
-    let n = snap::raw::Decoder::new()
-        .decompress(block, &mut out[start..])
-        .map_err(|e| corrupt("snappy", e))?;
+    let n = snap::raw::Decoder::new().decompress(block, &mut out[start..]).map_err(|e| corrupt("snappy", e))?;
     out.truncate(start + n);
     Ok(())
 }
@@ -192,9 +156,7 @@ pub(crate) fn compress(codec: Compression, input: &[u8]) -> Vec<u8> {
             enc.write_all(input).expect("writing to a Vec cannot fail");
             enc.finish().expect("writing to a Vec cannot fail")
         }
-        Compression::Zstd => {
-            ruzstd::encoding::compress_to_vec(input, ruzstd::encoding::CompressionLevel::Fastest)
-        }
+        Compression::Zstd => ruzstd::encoding::compress_to_vec(input, ruzstd::encoding::CompressionLevel::Fastest),
     }
 }
 
@@ -217,18 +179,10 @@ mod tests {
     use super::*;
 
     fn sample() -> Vec<u8> {
-        (0..100_000u32)
-            .flat_map(|i| (i % 251).to_le_bytes())
-            .collect()
+        (0..100_000u32).flat_map(|i| (i % 251).to_le_bytes()).collect()
     }
 
-    const ALL: [Compression; 5] = [
-        Compression::None,
-        Compression::Gzip,
-        Compression::Snappy,
-        Compression::Lz4,
-        Compression::Zstd,
-    ];
+    const ALL: [Compression; 5] = [Compression::None, Compression::Gzip, Compression::Snappy, Compression::Lz4, Compression::Zstd];
 
     // Proves: every codec round-trips a payload larger than one block.
     #[test]
@@ -236,11 +190,7 @@ mod tests {
         let data = sample();
         for c in ALL {
             let z = compress(c, &data);
-            assert_eq!(
-                decompress(c, &z, data.len()).unwrap().as_ref(),
-                &data[..],
-                "{c:?}"
-            );
+            assert_eq!(decompress(c, &z, data.len()).unwrap().as_ref(), &data[..], "{c:?}");
         }
     }
 
@@ -284,19 +234,9 @@ mod tests {
         let data = sample();
         let xerial = compress(Compression::Snappy, &data);
         assert_eq!(&xerial[..8], XERIAL_MAGIC);
-        assert_eq!(
-            decompress(Compression::Snappy, &xerial, 1 << 30)
-                .unwrap()
-                .as_ref(),
-            &data[..]
-        );
+        assert_eq!(decompress(Compression::Snappy, &xerial, 1 << 30).unwrap().as_ref(), &data[..]);
         let raw = snap::raw::Encoder::new().compress_vec(&data).unwrap();
-        assert_eq!(
-            decompress(Compression::Snappy, &raw, 1 << 30)
-                .unwrap()
-                .as_ref(),
-            &data[..]
-        );
+        assert_eq!(decompress(Compression::Snappy, &raw, 1 << 30).unwrap().as_ref(), &data[..]);
     }
 
     // Proves: a raw snappy block declaring a huge length is refused before any allocation of that size.
@@ -312,12 +252,7 @@ mod tests {
     #[test]
     fn garbage_is_an_error() {
         for c in ALL[1..].iter().copied() {
-            for junk in [
-                &b"\x01"[..],
-                b"\x1f\x8b\x08\x00garbage",
-                b"\x04\x22\x4d\x18\x60",
-                b"\x28\xb5\x2f\xfd\x00",
-            ] {
+            for junk in [&b"\x01"[..], b"\x1f\x8b\x08\x00garbage", b"\x04\x22\x4d\x18\x60", b"\x28\xb5\x2f\xfd\x00"] {
                 assert!(decompress(c, junk, 1 << 20).is_err(), "{c:?} {junk:?}");
             }
             let _ = decompress(c, b"", 1 << 20);
@@ -334,9 +269,7 @@ mod interop_tests {
     use super::*;
 
     fn plain() -> Vec<u8> {
-        (0..3000)
-            .flat_map(|i| format!("chronik record {i:05}\n").into_bytes())
-            .collect()
+        (0..3000).flat_map(|i| format!("chronik record {i:05}\n").into_bytes()).collect()
     }
 
     // Proves: frames written by the reference zstd, lz4 and gzip tools decode with our bounded decoders.
@@ -347,18 +280,11 @@ mod interop_tests {
             (Compression::Zstd, include_bytes!("testdata/plain.zst")),
             (Compression::Zstd, include_bytes!("testdata/plain2.zst")),
             (Compression::Lz4, include_bytes!("testdata/plain.lz4")),
-            (
-                Compression::Lz4,
-                include_bytes!("testdata/plain-linked.lz4"),
-            ),
+            (Compression::Lz4, include_bytes!("testdata/plain-linked.lz4")),
             (Compression::Gzip, include_bytes!("testdata/plain.gz")),
         ];
         for (i, (c, z)) in cases.iter().enumerate() {
-            assert_eq!(
-                decompress(*c, z, want.len()).unwrap().as_ref(),
-                &want[..],
-                "case {i}"
-            );
+            assert_eq!(decompress(*c, z, want.len()).unwrap().as_ref(), &want[..], "case {i}");
             assert!(decompress(*c, z, want.len() - 1).is_err(), "case {i} bound");
         }
     }

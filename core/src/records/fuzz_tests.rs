@@ -9,13 +9,7 @@ use rand_chacha::ChaCha8Rng;
 use super::header::{self, rewrite_crc};
 use super::*;
 
-const CODECS: [Compression; 5] = [
-    Compression::None,
-    Compression::Gzip,
-    Compression::Snappy,
-    Compression::Lz4,
-    Compression::Zstd,
-];
+const CODECS: [Compression; 5] = [Compression::None, Compression::Gzip, Compression::Snappy, Compression::Lz4, Compression::Zstd];
 
 fn limits() -> ValidationLimits {
     ValidationLimits {

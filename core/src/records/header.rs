@@ -53,22 +53,15 @@ pub(crate) fn put_i64(b: &mut [u8], at: usize, v: i64) {
 /// `total_len()` is always at least `BATCH_HEADER_LEN` for a parsed header.
 pub(crate) fn parse(bytes: &[u8]) -> Result<BatchHeader, BatchError> {
     if bytes.len() < BATCH_HEADER_LEN {
-        return Err(BatchError::Corrupt(format!(
-            "batch header needs {BATCH_HEADER_LEN} bytes, {} present",
-            bytes.len()
-        )));
+        return Err(BatchError::Corrupt(format!("batch header needs {BATCH_HEADER_LEN} bytes, {} present", bytes.len())));
     }
     let magic = bytes[MAGIC_AT] as i8;
     if magic != MAGIC_V2 {
-        return Err(BatchError::Corrupt(format!(
-            "batch magic {magic}, only magic 2 is supported"
-        )));
+        return Err(BatchError::Corrupt(format!("batch magic {magic}, only magic 2 is supported")));
     }
     let batch_length = i32_at(bytes, BATCH_LENGTH_AT);
     if batch_length < BATCH_LENGTH_MIN {
-        return Err(BatchError::Corrupt(format!(
-            "batch length {batch_length} is smaller than the header ({BATCH_LENGTH_MIN})"
-        )));
+        return Err(BatchError::Corrupt(format!("batch length {batch_length} is smaller than the header ({BATCH_LENGTH_MIN})")));
     }
     Ok(BatchHeader {
         base_offset: i64_at(bytes, BASE_OFFSET_AT),
@@ -132,10 +125,7 @@ pub(crate) fn complete_batch(data: &[u8]) -> Result<(BatchHeader, &[u8]), BatchE
     let header = parse(data)?;
     let total = header.total_len();
     if total > data.len() {
-        return Err(BatchError::Corrupt(format!(
-            "batch of {total} bytes, only {} present",
-            data.len()
-        )));
+        return Err(BatchError::Corrupt(format!("batch of {total} bytes, only {} present", data.len())));
     }
     Ok((header, &data[..total]))
 }
@@ -145,10 +135,7 @@ pub(crate) fn checked_batch(data: &[u8]) -> Result<(BatchHeader, &[u8]), BatchEr
     let (header, batch) = complete_batch(data)?;
     let computed = compute_crc(batch);
     if computed != header.crc {
-        return Err(BatchError::Corrupt(format!(
-            "batch crc mismatch: stored {:#010x}, computed {computed:#010x}",
-            header.crc
-        )));
+        return Err(BatchError::Corrupt(format!("batch crc mismatch: stored {:#010x}, computed {computed:#010x}", header.crc)));
     }
     Ok((header, batch))
 }
@@ -159,11 +146,7 @@ mod tests {
     use crate::records::{build_batch, Record};
 
     fn one_batch() -> Vec<u8> {
-        let r = Record {
-            timestamp: 1000,
-            value: Some(bytes::Bytes::from_static(b"v")),
-            ..Default::default()
-        };
+        let r = Record { timestamp: 1000, value: Some(bytes::Bytes::from_static(b"v")), ..Default::default() };
         build_batch(&[r], Compression::None, -1, -1, -1).to_vec()
     }
 

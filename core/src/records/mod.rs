@@ -30,8 +30,8 @@ mod varint;
 #[cfg(test)]
 mod fuzz_tests;
 
-pub use header::{BATCH_LENGTH_MIN, MAGIC_V2};
 use crate::types::{LeaderEpoch, Offset};
+pub use header::{BATCH_LENGTH_MIN, MAGIC_V2};
 
 /// Length of a magic-2 batch header.
 pub const BATCH_HEADER_LEN: usize = 61;

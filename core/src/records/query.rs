@@ -15,11 +15,7 @@ fn offset_of(h: &BatchHeader, offset_delta: i32) -> Offset {
 
 /// See [`super::find_timestamp`]. Like Kafka's `LogSegment.findOffsetByTimestamp`,
 /// a batch whose `maxTimestamp` is below the target is skipped without decompressing.
-pub(crate) fn find_timestamp(
-    batch: &[u8],
-    target: i64,
-    bound: usize,
-) -> Result<Option<(Offset, i64)>, BatchError> {
+pub(crate) fn find_timestamp(batch: &[u8], target: i64, bound: usize) -> Result<Option<(Offset, i64)>, BatchError> {
     let header = super::header::complete_batch(batch)?.0;
     if header.max_timestamp < target {
         return Ok(None);
@@ -37,10 +33,7 @@ pub(crate) fn find_timestamp(
 }
 
 /// See [`super::max_timestamp_record`]. A batch without records is InvalidRecord.
-pub(crate) fn max_timestamp_record(
-    batch: &[u8],
-    bound: usize,
-) -> Result<(Offset, i64), BatchError> {
+pub(crate) fn max_timestamp_record(batch: &[u8], bound: usize) -> Result<(Offset, i64), BatchError> {
     let mut best: Option<(Offset, i64)> = None;
     walk_batch(batch, bound, false, |h, _, view| {
         let ts = record_timestamp(h, view);
@@ -53,10 +46,7 @@ pub(crate) fn max_timestamp_record(
 }
 
 /// See [`super::decode_batch`]. Checks the CRC first, as a consuming client does.
-pub(crate) fn decode_batch(
-    batch: &[u8],
-    bound: usize,
-) -> Result<(BatchHeader, Vec<Record>), BatchError> {
+pub(crate) fn decode_batch(batch: &[u8], bound: usize) -> Result<(BatchHeader, Vec<Record>), BatchError> {
     let (header, whole) = checked_batch(batch)?;
     let body = Bytes::from(records_bytes(&header, whole, bound)?.into_owned());
     let cap = (header.records_count.max(0) as usize).min(body.len() / RECORD_BYTES_MIN);
@@ -77,45 +67,23 @@ mod tests {
         // timestamps 10, 30, 20, 30: max 30 first at delta 1
         let recs: Vec<Record> = [10, 30, 20, 30]
             .into_iter()
-            .map(|ts| Record {
-                timestamp: ts,
-                value: Some(Bytes::from(vec![7u8; 300])),
-                ..Default::default()
-            })
+            .map(|ts| Record { timestamp: ts, value: Some(Bytes::from(vec![7u8; 300])), ..Default::default() })
             .collect();
         let mut b = build_batch(&recs, c, -1, -1, -1).to_vec();
         header::put_i64(&mut b, header::BASE_OFFSET_AT, base);
         b
     }
 
-    const CODECS: [Compression; 5] = [
-        Compression::None,
-        Compression::Gzip,
-        Compression::Snappy,
-        Compression::Lz4,
-        Compression::Zstd,
-    ];
+    const CODECS: [Compression; 5] = [Compression::None, Compression::Gzip, Compression::Snappy, Compression::Lz4, Compression::Zstd];
 
     // Proves: find_timestamp returns the first record at or after the target, inside compressed batches too.
     #[test]
     fn find_timestamp_in_every_codec() {
         for c in CODECS {
             let b = batch(c, 100);
-            assert_eq!(
-                find_timestamp(&b, 0, 1 << 20).unwrap(),
-                Some((Offset(100), 10)),
-                "{c:?}"
-            );
-            assert_eq!(
-                find_timestamp(&b, 15, 1 << 20).unwrap(),
-                Some((Offset(101), 30)),
-                "{c:?}"
-            );
-            assert_eq!(
-                find_timestamp(&b, 30, 1 << 20).unwrap(),
-                Some((Offset(101), 30)),
-                "{c:?}"
-            );
+            assert_eq!(find_timestamp(&b, 0, 1 << 20).unwrap(), Some((Offset(100), 10)), "{c:?}");
+            assert_eq!(find_timestamp(&b, 15, 1 << 20).unwrap(), Some((Offset(101), 30)), "{c:?}");
+            assert_eq!(find_timestamp(&b, 30, 1 << 20).unwrap(), Some((Offset(101), 30)), "{c:?}");
             assert_eq!(find_timestamp(&b, 31, 1 << 20).unwrap(), None, "{c:?}");
         }
     }
@@ -124,11 +92,7 @@ mod tests {
     #[test]
     fn max_timestamp_first_on_ties() {
         for c in CODECS {
-            assert_eq!(
-                max_timestamp_record(&batch(c, 5), 1 << 20).unwrap(),
-                (Offset(6), 30),
-                "{c:?}"
-            );
+            assert_eq!(max_timestamp_record(&batch(c, 5), 1 << 20).unwrap(), (Offset(6), 30), "{c:?}");
         }
     }
 
@@ -147,15 +111,9 @@ mod tests {
         let mut b = batch(Compression::None, 0);
         let (h, recs) = decode_batch(&b, 1 << 20).unwrap();
         assert_eq!(h.timestamp_type(), TimestampType::CreateTime);
-        assert_eq!(
-            recs.iter().map(|r| r.offset_delta).collect::<Vec<_>>(),
-            vec![0, 1, 2, 3]
-        );
+        assert_eq!(recs.iter().map(|r| r.offset_delta).collect::<Vec<_>>(), vec![0, 1, 2, 3]);
         let n = b.len();
         b[n - 1] ^= 1;
-        assert!(matches!(
-            decode_batch(&b, 1 << 20),
-            Err(BatchError::Corrupt(_))
-        ));
+        assert!(matches!(decode_batch(&b, 1 << 20), Err(BatchError::Corrupt(_))));
     }
 }

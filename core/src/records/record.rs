@@ -30,42 +30,28 @@ fn invalid(msg: &str) -> BatchError {
 }
 
 fn nullable(cur: &mut Cursor<'_>, what: &str) -> Result<Option<Range<usize>>, BatchError> {
-    let len = cur
-        .varint()
-        .ok_or_else(|| invalid(&format!("record {what} length unreadable")))?;
+    let len = cur.varint().ok_or_else(|| invalid(&format!("record {what} length unreadable")))?;
     if len < 0 {
         return Ok(None);
     }
-    cur.take(len as usize).map(Some).ok_or_else(|| {
-        invalid(&format!(
-            "record {what} of {len} bytes runs past the record"
-        ))
-    })
+    cur.take(len as usize).map(Some).ok_or_else(|| invalid(&format!("record {what} of {len} bytes runs past the record")))
 }
 
 /// Read the record at the cursor of `body`. With `want_headers` false the headers
 /// are checked but their ranges are not collected.
 pub(crate) fn read(cur: &mut Cursor<'_>, want_headers: bool) -> Result<RecordView, BatchError> {
-    let len = cur
-        .varint()
-        .ok_or_else(|| invalid("premature end of records: record length unreadable"))?;
+    let len = cur.varint().ok_or_else(|| invalid("premature end of records: record length unreadable"))?;
     if len < 0 {
         return Err(invalid(&format!("negative record length {len}")));
     }
     let start = cur.pos();
     if len as usize > cur.remaining() {
-        return Err(invalid(&format!(
-            "record of {len} bytes, only {} remain",
-            cur.remaining()
-        )));
+        return Err(invalid(&format!("record of {len} bytes, only {} remain", cur.remaining())));
     }
     let end = start + len as usize;
     let view = read_body(cur, want_headers)?;
     if cur.pos() != end {
-        return Err(invalid(&format!(
-            "record length {len} but its fields took {}",
-            cur.pos() - start
-        )));
+        return Err(invalid(&format!("record length {len} but its fields took {}", cur.pos() - start)));
     }
     Ok(view)
 }
@@ -93,13 +79,7 @@ fn read_body(cur: &mut Cursor<'_>, want_headers: bool) -> Result<RecordView, Bat
             headers.push((k, v));
         }
     }
-    Ok(RecordView {
-        timestamp_delta,
-        offset_delta,
-        key,
-        value,
-        headers,
-    })
+    Ok(RecordView { timestamp_delta, offset_delta, key, value, headers })
 }
 
 /// Turn a view into an owned record; `body` is the `Bytes` the view was read from.
@@ -113,12 +93,7 @@ pub(crate) fn to_record(view: &RecordView, body: &Bytes, timestamp: i64) -> Reco
         headers: view
             .headers
             .iter()
-            .map(|(k, v)| {
-                (
-                    String::from_utf8_lossy(&body[k.clone()]).into_owned(),
-                    v.as_ref().map(slice),
-                )
-            })
+            .map(|(k, v)| (String::from_utf8_lossy(&body[k.clone()]).into_owned(), v.as_ref().map(slice)))
             .collect(),
     }
 }
@@ -164,10 +139,7 @@ mod tests {
             timestamp: 0,
             key: Some(Bytes::from_static(b"k")),
             value: None,
-            headers: vec![
-                ("h".into(), Some(Bytes::from_static(b"hv"))),
-                ("n".into(), None),
-            ],
+            headers: vec![("h".into(), Some(Bytes::from_static(b"hv"))), ("n".into(), None)],
         }
     }
 
@@ -195,10 +167,7 @@ mod tests {
         let mut out = Vec::new();
         write(&mut out, &sample(), 0, 0);
         for n in 0..out.len() {
-            assert!(matches!(
-                read(&mut Cursor::new(&out[..n]), true),
-                Err(BatchError::InvalidRecord(_))
-            ));
+            assert!(matches!(read(&mut Cursor::new(&out[..n]), true), Err(BatchError::InvalidRecord(_))));
         }
         let mut longer = out.clone();
         longer[0] += 2; // claims two more bytes than the fields use

@@ -13,10 +13,7 @@ pub(crate) fn scan(data: &[u8], verify_crc: bool) -> Scan {
             break None;
         }
         if rest.len() < BATCH_HEADER_LEN {
-            break Some(format!(
-                "torn tail: {} bytes at {pos}, less than a batch header",
-                rest.len()
-            ));
+            break Some(format!("torn tail: {} bytes at {pos}, less than a batch header", rest.len()));
         }
         let header = match parse(rest) {
             Ok(h) => h,
@@ -24,28 +21,18 @@ pub(crate) fn scan(data: &[u8], verify_crc: bool) -> Scan {
         };
         let total = header.total_len();
         if total > rest.len() {
-            break Some(format!(
-                "torn tail: batch at {pos} needs {total} bytes, {} present",
-                rest.len()
-            ));
+            break Some(format!("torn tail: batch at {pos} needs {total} bytes, {} present", rest.len()));
         }
         if verify_crc {
             let computed = compute_crc(&rest[..total]);
             if computed != header.crc {
-                break Some(format!(
-                    "crc mismatch in batch at {pos}: stored {:#010x}, computed {computed:#010x}",
-                    header.crc
-                ));
+                break Some(format!("crc mismatch in batch at {pos}: stored {:#010x}, computed {computed:#010x}", header.crc));
             }
         }
         batches.push((pos, header));
         pos += total;
     };
-    Scan {
-        batches,
-        valid_len: pos,
-        stop_reason,
-    }
+    Scan { batches, valid_len: pos, stop_reason }
 }
 
 #[cfg(test)]
@@ -56,11 +43,7 @@ mod tests {
     fn log(n: usize) -> Vec<u8> {
         let mut out = Vec::new();
         for i in 0..n {
-            let r = Record {
-                timestamp: i as i64,
-                value: Some(bytes::Bytes::from(vec![1u8; 10 + i])),
-                ..Default::default()
-            };
+            let r = Record { timestamp: i as i64, value: Some(bytes::Bytes::from(vec![1u8; 10 + i])), ..Default::default() };
             out.extend_from_slice(&build_batch(&[r], Compression::None, -1, -1, -1));
         }
         out
@@ -87,12 +70,7 @@ mod tests {
         };
         for cut in 0..data.len() {
             let s = scan(&data[..cut], true);
-            let want = ends
-                .iter()
-                .copied()
-                .filter(|e| *e <= cut)
-                .max()
-                .unwrap_or(0);
+            let want = ends.iter().copied().filter(|e| *e <= cut).max().unwrap_or(0);
             assert_eq!(s.valid_len, want, "cut {cut}");
             assert_eq!(s.stop_reason.is_some(), want != cut);
         }

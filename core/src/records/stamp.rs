@@ -11,34 +11,18 @@ use super::header::{self, put_i16, put_i32, put_i64, rewrite_crc, TIMESTAMP_TYPE
 use super::{ValidBatch, BATCH_HEADER_LEN};
 use crate::types::{LeaderEpoch, Offset};
 
-pub(crate) fn stamp(
-    batch: &ValidBatch,
-    base_offset: Offset,
-    leader_epoch: LeaderEpoch,
-    log_append_time: Option<i64>,
-) -> Bytes {
-    assert_eq!(
-        batch.bytes.len(),
-        batch.header.total_len(),
-        "ValidBatch bytes must be exactly one batch"
-    );
+pub(crate) fn stamp(batch: &ValidBatch, base_offset: Offset, leader_epoch: LeaderEpoch, log_append_time: Option<i64>) -> Bytes {
+    assert_eq!(batch.bytes.len(), batch.header.total_len(), "ValidBatch bytes must be exactly one batch");
     assert!(batch.bytes.len() >= BATCH_HEADER_LEN);
     let mut b = batch.bytes.to_vec();
     put_i64(&mut b, header::BASE_OFFSET_AT, base_offset.0);
     put_i32(&mut b, header::PARTITION_LEADER_EPOCH_AT, leader_epoch.0);
     if let Some(now) = log_append_time {
-        put_i16(
-            &mut b,
-            header::ATTRIBUTES_AT,
-            batch.header.attributes | TIMESTAMP_TYPE_BIT,
-        );
+        put_i16(&mut b, header::ATTRIBUTES_AT, batch.header.attributes | TIMESTAMP_TYPE_BIT);
         put_i64(&mut b, header::MAX_TIMESTAMP_AT, now);
         rewrite_crc(&mut b);
     }
-    debug_assert_eq!(
-        header::compute_crc(&b),
-        header::parse(&b).map(|h| h.crc).unwrap_or(0)
-    );
+    debug_assert_eq!(header::compute_crc(&b), header::parse(&b).map(|h| h.crc).unwrap_or(0));
     Bytes::from(b)
 }
 
@@ -46,18 +30,12 @@ pub(crate) fn stamp(
 mod tests {
     use super::*;
     use crate::records::{
-        build_batch, decode_batch, find_timestamp, scan, validate_produce, Compression, Record,
-        TimestampType, ValidationLimits,
+        build_batch, decode_batch, find_timestamp, scan, validate_produce, Compression, Record, TimestampType, ValidationLimits,
     };
 
     fn valid(c: Compression) -> ValidBatch {
-        let recs: Vec<Record> = (0..4)
-            .map(|i| Record {
-                timestamp: 100 + i,
-                value: Some(Bytes::from_static(b"v")),
-                ..Default::default()
-            })
-            .collect();
+        let recs: Vec<Record> =
+            (0..4).map(|i| Record { timestamp: 100 + i, value: Some(Bytes::from_static(b"v")), ..Default::default() }).collect();
         let limits = ValidationLimits {
             max_batch_bytes: 1 << 20,
             max_decompressed_bytes: 1 << 20,
@@ -66,9 +44,7 @@ mod tests {
             timestamp_after_max_ms: i64::MAX,
             timestamp_type: TimestampType::CreateTime,
         };
-        validate_produce(&build_batch(&recs, c, -1, -1, -1), &limits)
-            .unwrap()
-            .remove(0)
+        validate_produce(&build_batch(&recs, c, -1, -1, -1), &limits).unwrap().remove(0)
     }
 
     // Proves: stamping offset and epoch changes only fields outside the CRC: the stored CRC still matches.
@@ -81,10 +57,7 @@ mod tests {
         assert_eq!(h.crc, v.header.crc);
         assert_eq!(h.last_offset(), Offset(1003));
         assert_eq!(scan(&s, true).valid_len, s.len());
-        assert_eq!(
-            &s[header::ATTRIBUTES_AT..],
-            &v.bytes[header::ATTRIBUTES_AT..]
-        );
+        assert_eq!(&s[header::ATTRIBUTES_AT..], &v.bytes[header::ATTRIBUTES_AT..]);
     }
 
     // Proves: LogAppendTime sets bit 3 and maxTimestamp, keeps baseTimestamp, recomputes a valid CRC,
@@ -102,10 +75,7 @@ mod tests {
             assert_eq!(header::compute_crc(&s), h.crc);
             let (_, recs) = decode_batch(&s, 1 << 20).unwrap();
             assert!(recs.iter().all(|r| r.timestamp == 9_999));
-            assert_eq!(
-                find_timestamp(&s, 9_999, 1 << 20).unwrap(),
-                Some((Offset(50), 9_999))
-            );
+            assert_eq!(find_timestamp(&s, 9_999, 1 << 20).unwrap(), Some((Offset(50), 9_999)));
         }
     }
 }

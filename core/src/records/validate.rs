@@ -25,13 +25,8 @@
 use bytes::Bytes;
 
 use super::body::{record_timestamp, records_bytes, walk};
-use super::header::{
-    self, put_i16, put_i64, rewrite_crc, BATCH_LENGTH_MIN, MAGIC_V2, TIMESTAMP_TYPE_BIT,
-};
-use super::{
-    BatchError, BatchHeader, TimestampType, ValidBatch, ValidationLimits, BATCH_HEADER_LEN,
-    LOG_OVERHEAD,
-};
+use super::header::{self, put_i16, put_i64, rewrite_crc, BATCH_LENGTH_MIN, MAGIC_V2, TIMESTAMP_TYPE_BIT};
+use super::{BatchError, BatchHeader, TimestampType, ValidBatch, ValidationLimits, BATCH_HEADER_LEN, LOG_OVERHEAD};
 
 /// Kafka's `HEADER_SIZE_UP_TO_MAGIC`: the magic byte is readable from here on.
 const HEADER_UP_TO_MAGIC: usize = LOG_OVERHEAD + 5;
@@ -51,9 +46,7 @@ fn frame(rest: &[u8]) -> Result<Option<usize>, BatchError> {
     }
     let batch_length = i32::from_be_bytes([rest[8], rest[9], rest[10], rest[11]]);
     if batch_length < BATCH_LENGTH_MIN {
-        return Err(corrupt(format!(
-            "batch length {batch_length} is below the minimum {BATCH_LENGTH_MIN}"
-        )));
+        return Err(corrupt(format!("batch length {batch_length} is below the minimum {BATCH_LENGTH_MIN}")));
     }
     if rest.len() < HEADER_UP_TO_MAGIC {
         return Ok(None);
@@ -63,39 +56,24 @@ fn frame(rest: &[u8]) -> Result<Option<usize>, BatchError> {
         return Err(corrupt(format!("invalid magic {magic}")));
     }
     if magic != MAGIC_V2 {
-        return Err(invalid(format!(
-            "produce requests may only contain magic 2 batches, found magic {magic}"
-        )));
+        return Err(invalid(format!("produce requests may only contain magic 2 batches, found magic {magic}")));
     }
     let total = LOG_OVERHEAD + batch_length as usize;
     Ok((total <= rest.len()).then_some(total))
 }
 
-pub(crate) fn validate_produce(
-    records: &Bytes,
-    limits: &ValidationLimits,
-) -> Result<Vec<ValidBatch>, BatchError> {
+pub(crate) fn validate_produce(records: &Bytes, limits: &ValidationLimits) -> Result<Vec<ValidBatch>, BatchError> {
     if records.is_empty() {
-        return Err(invalid(
-            "produce request must have at least one record batch per partition".into(),
-        ));
+        return Err(invalid("produce request must have at least one record batch per partition".into()));
     }
     let Some(total) = frame(records)? else {
-        return Err(corrupt(format!(
-            "truncated record batch: {} bytes",
-            records.len()
-        )));
+        return Err(corrupt(format!("truncated record batch: {} bytes", records.len())));
     };
     let rest = &records[total..];
     if !rest.is_empty() {
         return Err(match frame(rest)? {
-            Some(_) => invalid(
-                "produce requests may contain exactly one record batch per partition".into(),
-            ),
-            None => corrupt(format!(
-                "{} trailing bytes after the record batch",
-                rest.len()
-            )),
+            Some(_) => invalid("produce requests may contain exactly one record batch per partition".into()),
+            None => corrupt(format!("{} trailing bytes after the record batch", rest.len())),
         });
     }
     let batch = records.slice(..total);
@@ -110,36 +88,21 @@ pub(crate) fn validate_produce(
 /// Batch-level checks (steps 2 and 3 above).
 fn check_batch(h: &BatchHeader, batch: &[u8], limits: &ValidationLimits) -> Result<(), BatchError> {
     if h.base_offset != 0 {
-        return Err(invalid(format!(
-            "the base offset of a produced batch must be 0, not {}",
-            h.base_offset
-        )));
+        return Err(invalid(format!("the base offset of a produced batch must be 0, not {}", h.base_offset)));
     }
     if batch.len() > limits.max_batch_bytes {
-        return Err(BatchError::TooLarge {
-            size: batch.len(),
-            max: limits.max_batch_bytes,
-        });
+        return Err(BatchError::TooLarge { size: batch.len(), max: limits.max_batch_bytes });
     }
     let computed = header::compute_crc(batch);
     if computed != h.crc {
-        return Err(corrupt(format!(
-            "record is corrupt (stored crc = {}, computed crc = {computed})",
-            h.crc
-        )));
+        return Err(corrupt(format!("record is corrupt (stored crc = {}, computed crc = {computed})", h.crc)));
     }
     let count_from_offsets = h.last_offset_delta as i64 + 1;
     if count_from_offsets <= 0 {
-        return Err(invalid(format!(
-            "batch has an invalid last offset delta {}",
-            h.last_offset_delta
-        )));
+        return Err(invalid(format!("batch has an invalid last offset delta {}", h.last_offset_delta)));
     }
     if h.records_count <= 0 {
-        return Err(invalid(format!(
-            "invalid reported count for record batch: {}",
-            h.records_count
-        )));
+        return Err(invalid(format!("invalid reported count for record batch: {}", h.records_count)));
     }
     if count_from_offsets != h.records_count as i64 {
         return Err(invalid(format!(
@@ -148,36 +111,24 @@ fn check_batch(h: &BatchHeader, batch: &[u8], limits: &ValidationLimits) -> Resu
         )));
     }
     if h.is_control() {
-        return Err(invalid(
-            "clients are not allowed to write control records".into(),
-        ));
+        return Err(invalid("clients are not allowed to write control records".into()));
     }
     if h.producer_id >= 0 && h.base_sequence < 0 {
-        return Err(invalid(format!(
-            "invalid sequence number {} in record batch with producerId {}",
-            h.base_sequence, h.producer_id
-        )));
+        return Err(invalid(format!("invalid sequence number {} in record batch with producerId {}", h.base_sequence, h.producer_id)));
     }
     h.compression()?;
     Ok(())
 }
 
 /// Record-level checks (step 4). Returns the largest record timestamp (-1 if none has one).
-fn check_records(
-    h: &BatchHeader,
-    batch: &[u8],
-    limits: &ValidationLimits,
-) -> Result<i64, BatchError> {
+fn check_records(h: &BatchHeader, batch: &[u8], limits: &ValidationLimits) -> Result<i64, BatchError> {
     debug_assert!(batch.len() >= BATCH_HEADER_LEN);
     let body = records_bytes(h, batch, limits.max_decompressed_bytes)?;
     let mut max_timestamp = -1i64;
     let mut timestamp_error: Option<BatchError> = None;
     walk(h, &body, false, |i, view| {
         if view.offset_delta as i64 != i as i64 {
-            return Err(invalid(format!(
-                "record {i} has offset delta {}, expected {i}",
-                view.offset_delta
-            )));
+            return Err(invalid(format!("record {i} has offset delta {}, expected {i}", view.offset_delta)));
         }
         let ts = record_timestamp(h, view);
         max_timestamp = max_timestamp.max(ts);
@@ -193,18 +144,11 @@ fn check_records(
 }
 
 /// Kafka's `validateTimestamp`.
-fn check_timestamp(
-    h: &BatchHeader,
-    ts: i64,
-    index: usize,
-    limits: &ValidationLimits,
-) -> Result<(), BatchError> {
+fn check_timestamp(h: &BatchHeader, ts: i64, index: usize, limits: &ValidationLimits) -> Result<(), BatchError> {
     if limits.timestamp_type == TimestampType::CreateTime && ts != -1 {
         let diff = limits.now_ms as i128 - ts as i128;
-        let too_old = limits.timestamp_before_max_ms != i64::MAX
-            && diff > limits.timestamp_before_max_ms as i128;
-        let too_new = limits.timestamp_after_max_ms != i64::MAX
-            && -diff > limits.timestamp_after_max_ms as i128;
+        let too_old = limits.timestamp_before_max_ms != i64::MAX && diff > limits.timestamp_before_max_ms as i128;
+        let too_new = limits.timestamp_after_max_ms != i64::MAX && -diff > limits.timestamp_after_max_ms as i128;
         if too_old || too_new {
             return Err(BatchError::InvalidTimestamp(format!(
                 "timestamp {ts} of record {index} is out of range: it must be within [{}, {}]",
@@ -213,23 +157,15 @@ fn check_timestamp(
             )));
         }
     } else if h.timestamp_type() == TimestampType::LogAppendTime {
-        return Err(BatchError::InvalidTimestamp(format!(
-            "record {index}: producers must not set the timestamp type to LogAppendTime"
-        )));
+        return Err(BatchError::InvalidTimestamp(format!("record {index}: producers must not set the timestamp type to LogAppendTime")));
     }
     Ok(())
 }
 
 /// On a CreateTime topic, make the header carry CreateTime and the records' max
 /// timestamp, as Kafka's `setMaxTimestamp` does (a no-op when already so).
-fn normalize_max_timestamp(
-    batch: Bytes,
-    h: BatchHeader,
-    max_timestamp: i64,
-    limits: &ValidationLimits,
-) -> (Bytes, BatchHeader) {
-    let already =
-        h.timestamp_type() == TimestampType::CreateTime && h.max_timestamp == max_timestamp;
+fn normalize_max_timestamp(batch: Bytes, h: BatchHeader, max_timestamp: i64, limits: &ValidationLimits) -> (Bytes, BatchHeader) {
+    let already = h.timestamp_type() == TimestampType::CreateTime && h.max_timestamp == max_timestamp;
     if limits.timestamp_type != TimestampType::CreateTime || already {
         return (batch, h);
     }
@@ -286,13 +222,7 @@ mod tests {
         rewrite_crc(&mut b[..total]);
     }
 
-    const CODECS: [Compression; 5] = [
-        Compression::None,
-        Compression::Gzip,
-        Compression::Snappy,
-        Compression::Lz4,
-        Compression::Zstd,
-    ];
+    const CODECS: [Compression; 5] = [Compression::None, Compression::Gzip, Compression::Snappy, Compression::Lz4, Compression::Zstd];
 
     // Proves: a built batch validates unchanged, for every codec, and its bytes are returned as received.
     #[test]
@@ -324,10 +254,7 @@ mod tests {
     fn truncation_and_trailing_bytes() {
         let b = batch(3, Compression::None);
         for cut in [1, 11, 12, 16, 17, 60, 61, b.len() - 1] {
-            assert!(
-                matches!(validate(&b[..cut]), Err(BatchError::Corrupt(_))),
-                "cut {cut}"
-            );
+            assert!(matches!(validate(&b[..cut]), Err(BatchError::Corrupt(_))), "cut {cut}");
         }
         let mut two = b.clone();
         two.extend_from_slice(&b[..30]);
@@ -367,10 +294,7 @@ mod tests {
             put_i32(&mut b, header::LAST_OFFSET_DELTA_AT, i32::MAX - 1);
             fix_crc(&mut b);
             // Refused after reading the 3 records present: the count only bounds a loop.
-            assert!(
-                matches!(validate(&b), Err(BatchError::InvalidRecord(_))),
-                "{c:?}"
-            );
+            assert!(matches!(validate(&b), Err(BatchError::InvalidRecord(_))), "{c:?}");
         }
     }
 
@@ -382,10 +306,7 @@ mod tests {
             put_i32(&mut b, RECORDS_COUNT_AT, count);
             put_i32(&mut b, header::LAST_OFFSET_DELTA_AT, lod);
             fix_crc(&mut b);
-            assert!(
-                matches!(validate(&b), Err(BatchError::InvalidRecord(_))),
-                "{count} {lod}"
-            );
+            assert!(matches!(validate(&b), Err(BatchError::InvalidRecord(_))), "{count} {lod}");
         }
     }
 
@@ -396,17 +317,8 @@ mod tests {
         let mut l = limits();
         l.max_batch_bytes = b.len() - 1;
         let err = validate_produce(&Bytes::from(b.clone()), &l).unwrap_err();
-        assert_eq!(
-            err,
-            BatchError::TooLarge {
-                size: b.len(),
-                max: b.len() - 1
-            }
-        );
-        assert_eq!(
-            err.error_code(),
-            crate::protocol::error_code::MESSAGE_TOO_LARGE
-        );
+        assert_eq!(err, BatchError::TooLarge { size: b.len(), max: b.len() - 1 });
+        assert_eq!(err.error_code(), crate::protocol::error_code::MESSAGE_TOO_LARGE);
         l.max_batch_bytes = b.len();
         assert!(validate_produce(&Bytes::from(b), &l).is_ok());
     }
@@ -439,10 +351,7 @@ mod tests {
         let mut codec = batch(1, Compression::None);
         put_i16(&mut codec, header::ATTRIBUTES_AT, 5);
         fix_crc(&mut codec);
-        assert_eq!(
-            validate(&codec).unwrap_err(),
-            BatchError::UnsupportedCompression(5)
-        );
+        assert_eq!(validate(&codec).unwrap_err(), BatchError::UnsupportedCompression(5));
     }
 
     // Proves: offset deltas must run 0..n-1.
@@ -459,10 +368,7 @@ mod tests {
         put_i32(&mut b, header::BATCH_LENGTH_AT, batch_length);
         fix_crc(&mut b);
         let err = validate(&b).unwrap_err();
-        assert!(
-            matches!(&err, BatchError::InvalidRecord(m) if m.contains("offset delta")),
-            "{err:?}"
-        );
+        assert!(matches!(&err, BatchError::InvalidRecord(m) if m.contains("offset delta")), "{err:?}");
     }
 
     // Proves: CreateTime timestamps outside [now-before, now+after] are INVALID_TIMESTAMP; -1 timestamps pass.
@@ -471,38 +377,15 @@ mod tests {
         let mut l = limits();
         l.timestamp_before_max_ms = 1000;
         l.timestamp_after_max_ms = 1000;
-        let at = |ts: i64| {
-            build_batch(
-                &[Record {
-                    timestamp: ts,
-                    ..Default::default()
-                }],
-                Compression::Snappy,
-                -1,
-                -1,
-                -1,
-            )
-        };
+        let at = |ts: i64| build_batch(&[Record { timestamp: ts, ..Default::default() }], Compression::Snappy, -1, -1, -1);
         assert!(validate_produce(&at(NOW - 1000), &l).is_ok());
         assert!(validate_produce(&at(NOW + 1000), &l).is_ok());
-        assert!(matches!(
-            validate_produce(&at(NOW - 1001), &l),
-            Err(BatchError::InvalidTimestamp(_))
-        ));
-        assert!(matches!(
-            validate_produce(&at(NOW + 1001), &l),
-            Err(BatchError::InvalidTimestamp(_))
-        ));
+        assert!(matches!(validate_produce(&at(NOW - 1001), &l), Err(BatchError::InvalidTimestamp(_))));
+        assert!(matches!(validate_produce(&at(NOW + 1001), &l), Err(BatchError::InvalidTimestamp(_))));
         assert!(validate_produce(&at(-1), &l).is_ok());
-        assert!(
-            validate_produce(&at(i64::MIN), &limits()).is_ok(),
-            "i64::MAX disables the window"
-        );
+        assert!(validate_produce(&at(i64::MIN), &limits()).is_ok(), "i64::MAX disables the window");
         l.timestamp_type = TimestampType::LogAppendTime;
-        assert!(
-            validate_produce(&at(0), &l).is_ok(),
-            "no window under LogAppendTime"
-        );
+        assert!(validate_produce(&at(0), &l).is_ok(), "no window under LogAppendTime");
     }
 
     // Proves: a producer batch flagged LogAppendTime is INVALID_TIMESTAMP on a LogAppendTime topic.
@@ -513,10 +396,7 @@ mod tests {
         fix_crc(&mut b);
         let mut l = limits();
         l.timestamp_type = TimestampType::LogAppendTime;
-        assert!(matches!(
-            validate_produce(&Bytes::from(b), &l),
-            Err(BatchError::InvalidTimestamp(_))
-        ));
+        assert!(matches!(validate_produce(&Bytes::from(b), &l), Err(BatchError::InvalidTimestamp(_))));
     }
 
     // Proves: a wrong maxTimestamp from a producer is corrected (CRC recomputed) on a CreateTime topic, as Kafka does.
@@ -544,26 +424,11 @@ mod interop_tests {
     #[test]
     fn kafka_python_batches() {
         let cases: [(Compression, &[u8]); 5] = [
-            (
-                Compression::None,
-                include_bytes!("testdata/kafka-python-none.bin"),
-            ),
-            (
-                Compression::Gzip,
-                include_bytes!("testdata/kafka-python-gzip.bin"),
-            ),
-            (
-                Compression::Snappy,
-                include_bytes!("testdata/kafka-python-snappy.bin"),
-            ),
-            (
-                Compression::Lz4,
-                include_bytes!("testdata/kafka-python-lz4.bin"),
-            ),
-            (
-                Compression::Zstd,
-                include_bytes!("testdata/kafka-python-zstd.bin"),
-            ),
+            (Compression::None, include_bytes!("testdata/kafka-python-none.bin")),
+            (Compression::Gzip, include_bytes!("testdata/kafka-python-gzip.bin")),
+            (Compression::Snappy, include_bytes!("testdata/kafka-python-snappy.bin")),
+            (Compression::Lz4, include_bytes!("testdata/kafka-python-lz4.bin")),
+            (Compression::Zstd, include_bytes!("testdata/kafka-python-zstd.bin")),
         ];
         let limits = ValidationLimits {
             max_batch_bytes: 1 << 20,
@@ -585,14 +450,7 @@ mod interop_tests {
                 let key = (i != 1).then(|| Bytes::from(format!("k{i}")));
                 assert_eq!(r.key, key, "{c:?} {i}");
                 assert_eq!(r.value, Some(Bytes::from(format!("value-{i}").repeat(5))));
-                let headers = if i == 2 {
-                    vec![
-                        ("h1".to_string(), Some(Bytes::from_static(b"x"))),
-                        ("h2".into(), None),
-                    ]
-                } else {
-                    vec![]
-                };
+                let headers = if i == 2 { vec![("h1".to_string(), Some(Bytes::from_static(b"x"))), ("h2".into(), None)] } else { vec![] };
                 assert_eq!(r.headers, headers);
             }
         }

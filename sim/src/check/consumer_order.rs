@@ -19,11 +19,7 @@ pub fn check(ledger: &Ledger) -> Vec<String> {
         if o <= *prev {
             out.push(format!("consumer {c} partition {p}: offset {o} ({}) after offset {prev}", obs.value));
         } else if o > *prev + 1 && *prev + 1 < hw {
-            out.push(format!(
-                "consumer {c} partition {p}: gap {}..{o} below high watermark {hw} (next record {})",
-                *prev + 1,
-                obs.value
-            ));
+            out.push(format!("consumer {c} partition {p}: gap {}..{o} below high watermark {hw} (next record {})", *prev + 1, obs.value));
         }
         *prev = (*prev).max(o);
     }

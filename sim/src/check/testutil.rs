@@ -46,7 +46,15 @@ pub fn commit(slot: usize, partition: i32, offset: i64, reset: bool, at: u64) ->
 
 /// An OffsetFetch by `slot` on `g`/t/`partition` sent at `at` ns that returned `offset`.
 pub fn read(slot: usize, partition: i32, offset: i64, at: u64) -> crate::group_ledger::OffsetReadRecord {
-    crate::group_ledger::OffsetReadRecord { group: "g".into(), slot, topic: "t".into(), partition, offset, sent_ns: at, answered_ns: at + 5 }
+    crate::group_ledger::OffsetReadRecord {
+        group: "g".into(),
+        slot,
+        topic: "t".into(),
+        partition,
+        offset,
+        sent_ns: at,
+        answered_ns: at + 5,
+    }
 }
 
 /// `member` of group `g` assigned `partitions` in `generation`.

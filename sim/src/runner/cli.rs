@@ -61,7 +61,11 @@ fn parse(args: Vec<String>) -> Result<Args, String> {
             "--test-threads" => {
                 let _ = value("--test-threads")?;
             }
-            other => return Err(format!("unknown argument {other:?} (use --seed N, --seeds A..B, --scenario NAME, --plant-bug ack-before-sync|stale-offset-fetch)")),
+            other => {
+                return Err(format!(
+                "unknown argument {other:?} (use --seed N, --seeds A..B, --scenario NAME, --plant-bug ack-before-sync|stale-offset-fetch)"
+            ))
+            }
         }
     }
     Ok(a)
@@ -122,7 +126,10 @@ pub fn main(raw: Vec<String>) -> i32 {
         Some(name) => match pick(name) {
             Some(s) => vec![s],
             None => {
-                eprintln!("sim: no scenario named {name:?} in scenarios/ (have: {})", all.iter().map(|s| s.name.as_str()).collect::<Vec<_>>().join(", "));
+                eprintln!(
+                    "sim: no scenario named {name:?} in scenarios/ (have: {})",
+                    all.iter().map(|s| s.name.as_str()).collect::<Vec<_>>().join(", ")
+                );
                 return 2;
             }
         },
@@ -150,7 +157,10 @@ pub fn main(raw: Vec<String>) -> i32 {
                 println!("  group: {g:?}");
             }
             if r.idempotent_retries.0 > 0 {
-                println!("  idempotent retries: {} sent, {} acknowledged after an unanswered attempt", r.idempotent_retries.0, r.idempotent_retries.1);
+                println!(
+                    "  idempotent retries: {} sent, {} acknowledged after an unanswered attempt",
+                    r.idempotent_retries.0, r.idempotent_retries.1
+                );
             }
             if !r.violations.is_empty() {
                 print_failure(&r, args.plant_bug.as_deref());
@@ -204,7 +214,11 @@ pub fn main(raw: Vec<String>) -> i32 {
             }
             match planted_bug_caught(&s) {
                 Some((seed, r)) => {
-                    println!("planted bug ack-before-sync caught at seed {seed} by [{}]; reproduce: {}", r.violations[0].checker, repro(seed, &s.name, Some("ack-before-sync")));
+                    println!(
+                        "planted bug ack-before-sync caught at seed {seed} by [{}]; reproduce: {}",
+                        r.violations[0].checker,
+                        repro(seed, &s.name, Some("ack-before-sync"))
+                    );
                     passed += 1;
                 }
                 None => {
@@ -224,7 +238,9 @@ pub fn main(raw: Vec<String>) -> i32 {
                     .find(|(_, r)| r.violations.iter().any(|v| v.checker == crate::check::unique::NAME));
                 match caught {
                     Some((seed, _)) => {
-                        println!("planted bug unsequenced-retries (retries without producer id and sequence) caught at seed {seed} by [unique]");
+                        println!(
+                            "planted bug unsequenced-retries (retries without producer id and sequence) caught at seed {seed} by [unique]"
+                        );
                         passed += 1;
                     }
                     None => {
@@ -246,7 +262,10 @@ pub fn main(raw: Vec<String>) -> i32 {
                     println!("determinism: seed 1 of {} twice -> trace hash {:016x} and group history both times", s.name, a.trace_hash);
                     passed += 1;
                 } else {
-                    println!("FAILED determinism: seed 1 of {} gave trace hashes {:016x} and {:016x} (group {:?} / {:?})", s.name, a.trace_hash, b.trace_hash, a.group, b.group);
+                    println!(
+                        "FAILED determinism: seed 1 of {} gave trace hashes {:016x} and {:016x} (group {:?} / {:?})",
+                        s.name, a.trace_hash, b.trace_hash, a.group, b.group
+                    );
                     failed += 1;
                 }
                 let knobs = Knobs { stale_offset_fetch: true, ..Default::default() };
@@ -255,7 +274,10 @@ pub fn main(raw: Vec<String>) -> i32 {
                     .find(|(_, r)| r.violations.iter().any(|v| v.checker == crate::check::offsets_monotonic::NAME));
                 match caught {
                     Some((seed, _)) => {
-                        println!("planted bug stale-offset-fetch caught at seed {seed} by [offsets_monotonic]; reproduce: {}", repro(seed, &s.name, Some("stale-offset-fetch")));
+                        println!(
+                            "planted bug stale-offset-fetch caught at seed {seed} by [offsets_monotonic]; reproduce: {}",
+                            repro(seed, &s.name, Some("stale-offset-fetch"))
+                        );
                         passed += 1;
                     }
                     None => {

@@ -152,7 +152,8 @@ async fn simulate(seed: u64, scenario: Scenario, knobs: Knobs) -> SeedReport {
             },
         };
         let (d, t) = (disk.clone(), trace.clone());
-        let node = handle.create_node().name(spec.name.clone()).ip(node_ip(i)).init(move || run_node(spec.clone(), d.clone(), t.clone())).build();
+        let node =
+            handle.create_node().name(spec.name.clone()).ip(node_ip(i)).init(move || run_node(spec.clone(), d.clone(), t.clone())).build();
         disks.push(disk);
         nodes.push(node);
     }
@@ -164,7 +165,13 @@ async fn simulate(seed: u64, scenario: Scenario, knobs: Knobs) -> SeedReport {
     let hard_deadline = t0 + Duration::from_millis(duration_ms + LIVENESS_MS);
     let controls = MemberControls::default();
     let workload = {
-        let ctx = WorkloadCtx { addr: node_addr(0), topic: TOPIC.to_string(), ledger: ledger.clone(), stop: stop.clone(), deadline: hard_deadline };
+        let ctx = WorkloadCtx {
+            addr: node_addr(0),
+            topic: TOPIC.to_string(),
+            ledger: ledger.clone(),
+            stop: stop.clone(),
+            deadline: hard_deadline,
+        };
         let group = (scenario.workload.group_members > 0).then(|| GroupCtx {
             addr: node_addr(0),
             topic: TOPIC.to_string(),
@@ -174,7 +181,8 @@ async fn simulate(seed: u64, scenario: Scenario, knobs: Knobs) -> SeedReport {
             controls: controls.clone(),
             until: t0 + Duration::from_millis(duration_ms + GROUP_SETTLE_MS),
         });
-        let (spec, configs, partitions, trace) = (scenario.workload.clone(), scenario.topic_configs.clone(), scenario.workload.partitions, trace.clone());
+        let (spec, configs, partitions, trace) =
+            (scenario.workload.clone(), scenario.topic_configs.clone(), scenario.workload.partitions, trace.clone());
         client.spawn(async move {
             match workload::create_topic(ctx.addr, &ctx.topic, partitions, &configs, Duration::from_millis(LIVENESS_MS)).await {
                 Ok(()) => {
@@ -201,7 +209,10 @@ async fn simulate(seed: u64, scenario: Scenario, knobs: Knobs) -> SeedReport {
     for (at, fault) in &schedule.events {
         madsim::time::sleep_until(t0 + Duration::from_millis(*at)).await;
         trace.record(format!("t={at} fault {fault:?}"));
-        if matches!(fault, Fault::DiskWriteErrors { .. } | Fault::DiskSyncErrors { .. } | Fault::DiskReadErrors { .. } | Fault::DiskFull { .. }) {
+        if matches!(
+            fault,
+            Fault::DiskWriteErrors { .. } | Fault::DiskSyncErrors { .. } | Fault::DiskReadErrors { .. } | Fault::DiskFull { .. }
+        ) {
             disk_faulted.insert(fault.node());
         }
         apply_fault(&handle, &nodes, &disks, &states, &controls, fault, &mut restarts);
@@ -230,7 +241,10 @@ async fn simulate(seed: u64, scenario: Scenario, knobs: Knobs) -> SeedReport {
         l.set_final_readback(final_log);
         let mut v = check::run_checks(&scenario.checks, &l);
         if !workload_ok && scenario.checks.liveness {
-            v.push(Violation { checker: "liveness", message: "the workload could not create its topic or did not stop within the liveness window".into() });
+            v.push(Violation {
+                checker: "liveness",
+                message: "the workload could not create its topic or did not stop within the liveness window".into(),
+            });
         }
         let (acked, failed, unknown, _) = l.summary();
         let g = &l.groups;
@@ -356,15 +370,30 @@ fn apply_fault(
                 restarts.push(later(*duration_ms, Box::new(move || n.unclog_node_out(id))));
             }
         }
-        Fault::DiskWriteErrors { node, per_mille, duration_ms } => {
-            disk_window(disks, *node, DiskFaultConfig { write_error_rate: *per_mille as f64 / 1000.0, ..Default::default() }, *duration_ms, restarts, &later)
-        }
-        Fault::DiskSyncErrors { node, per_mille, duration_ms } => {
-            disk_window(disks, *node, DiskFaultConfig { sync_error_rate: *per_mille as f64 / 1000.0, ..Default::default() }, *duration_ms, restarts, &later)
-        }
-        Fault::DiskReadErrors { node, per_mille, duration_ms } => {
-            disk_window(disks, *node, DiskFaultConfig { read_error_rate: *per_mille as f64 / 1000.0, ..Default::default() }, *duration_ms, restarts, &later)
-        }
+        Fault::DiskWriteErrors { node, per_mille, duration_ms } => disk_window(
+            disks,
+            *node,
+            DiskFaultConfig { write_error_rate: *per_mille as f64 / 1000.0, ..Default::default() },
+            *duration_ms,
+            restarts,
+            &later,
+        ),
+        Fault::DiskSyncErrors { node, per_mille, duration_ms } => disk_window(
+            disks,
+            *node,
+            DiskFaultConfig { sync_error_rate: *per_mille as f64 / 1000.0, ..Default::default() },
+            *duration_ms,
+            restarts,
+            &later,
+        ),
+        Fault::DiskReadErrors { node, per_mille, duration_ms } => disk_window(
+            disks,
+            *node,
+            DiskFaultConfig { read_error_rate: *per_mille as f64 / 1000.0, ..Default::default() },
+            *duration_ms,
+            restarts,
+            &later,
+        ),
         Fault::DiskFull { node, duration_ms } => {
             // Full at whatever it holds now.
             disk_window(disks, *node, DiskFaultConfig { capacity_bytes: 1, ..Default::default() }, *duration_ms, restarts, &later)
@@ -377,7 +406,14 @@ fn apply_fault(
     }
 }
 
-fn disk_window(disks: &[Arc<Mutex<SimDisk>>], node: usize, faults: DiskFaultConfig, ms: u64, restarts: &mut Vec<Restart>, later: &dyn Fn(u64, Box<dyn FnOnce() + Send>) -> Restart) {
+fn disk_window(
+    disks: &[Arc<Mutex<SimDisk>>],
+    node: usize,
+    faults: DiskFaultConfig,
+    ms: u64,
+    restarts: &mut Vec<Restart>,
+    later: &dyn Fn(u64, Box<dyn FnOnce() + Send>) -> Restart,
+) {
     disks[node].lock().expect("disk lock").set_faults(faults);
     let d = disks[node].clone();
     restarts.push(later(ms, Box::new(move || d.lock().expect("disk lock").set_faults(DiskFaultConfig::default()))));
