@@ -1,0 +1,43 @@
+"""What compare.py knows beyond the raw results: client order, clients that are not run (and
+why), the reasons of differences that were looked into, and Chronik's intended differences."""
+
+CLIENT_ORDER = ["confluent", "kafka-python", "aiokafka", "java", "franz-go", "kafkajs"]
+
+# Clients with no driver yet, and why (shown when they have no results).
+NOT_RUN = {
+    "java": "not written yet (time): a Maven project on org.apache.kafka:kafka-clients 4.4.0 would go in compat/java/",
+    "franz-go": "not written yet (time): github.com/twmb/franz-go v1.22.x would go in compat/franz-go/",
+    "kafkajs": "not written yet (time): kafkajs 2.2.4 would go in compat/kafkajs/",
+}
+
+# (scenario regex, client regex, path regex, reason): the explanation of a difference that was
+# looked into. A difference without a match is shown with its raw values only.
+KNOWN_DIFFERENCES = [
+]
+
+# Deliberate differences (DESIGN / README), listed in COMPATIBILITY.md.
+INTENDED = [
+    ("acks=all is answered after fsync",
+     "Chronik answers a produce with acks=all only once its records are fsynced (group commit) and its "
+     "high watermark is the durable offset; Kafka answers once the in-sync replicas have the records in "
+     "their page cache. Same offsets and errors; Chronik's acks=all latency includes a sync."),
+    ("acks=1 durability",
+     "acks=1 is answered once Chronik's write completed (not synced); a background sync "
+     "(--flush-interval-ms) makes it durable. Kafka's acks=1 on one node is the same page-cache write."),
+    ("__consumer_offsets compaction",
+     "Chronik stores commits and group metadata in a compacted __consumer_offsets with Kafka's record "
+     "layout but its own compaction, not Kafka's log cleaner (dirty ratio, segment rolling and tombstone "
+     "retention differ); what a client reads back (committed offsets) is the same."),
+    ("cleanup.policy=compact for user topics",
+     "Chronik supports only cleanup.policy=delete on user topics and refuses compact with INVALID_CONFIG."),
+    ("single node",
+     "Chronik is one node: replication factor 1, the node is leader and the only replica/ISR of every "
+     "partition, and it is its own controller. CreateTopics with a larger replication factor is refused "
+     "as on a one-broker Kafka."),
+    ("transactions",
+     "Transactions (InitProducerId with a transactional id, AddPartitionsToTxn, EndTxn, ...) are not "
+     "implemented; the idempotent producer is."),
+    ("topic configs reported",
+     "DescribeConfigs reports the topic configs Chronik implements; keys only Kafka reports are listed "
+     "per client under the describe_configs scenario and are not compared."),
+]
