@@ -542,10 +542,32 @@ async def idempotent_producer(ctx):
         await w(a.close())
 
 
+@sync
+async def timestamps(ctx):
+    """CreateTime timestamps: 3 days in the past is accepted; 2 hours in the future is checked
+    against message.timestamp.after.max.ms (Kafka 4.x default 3600000 -> INVALID_TIMESTAMP); a topic
+    with message.timestamp.type=LogAppendTime returns records stamped by the broker (compared: the
+    timestamp type only, the time is normalised away)."""
+    a = await admin(ctx)
+    try:
+        t, tl = ctx.topic("ts"), ctx.topic("ts-logappend")
+        await create(ctx, a, [t])
+        await create(ctx, a, [tl], 1, {"message.timestamp.type": "LogAppendTime"})
+    finally:
+        await w(a.close())
+    now = int(time.time() * 1000)
+    past = await produce(ctx, t, [(b"past", b"v", None, now - 3 * 86400 * 1000)], acks="all")
+    future = await produce(ctx, t, [(b"future", b"v", None, now + 2 * 3600 * 1000)], acks="all")
+    la = await produce(ctx, tl, [(b"k", b"v", None, ctx.t0)], acks="all")
+    got = await read_all(ctx, tl, [0], 1)
+    ctx.check(past == [[0, 0, "NONE"]], f"past timestamp {past}")
+    return {"past": past, "future": future, "log-append-delivery": la, "log-append-read": got}
+
+
 SCENARIOS = {f.__name__: f for f in [
     produce_fetch, headers, null_key_value, message_size, list_offsets, admin_topics, describe_configs,
     invalid_topic_names, unknown_topic_autocreate, unknown_topic_no_autocreate, metadata_shape,
-    consumer_group, group_rebalance, idempotent_producer]}
+    timestamps, consumer_group, group_rebalance, idempotent_producer]}
 
 if __name__ == "__main__":
     main_guard(CLIENT, SCENARIOS)

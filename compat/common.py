@@ -95,6 +95,7 @@ class Ctx:
         # CreateTime base: an hour ago, whole seconds (inside every retention and timestamp bound).
         self.t0 = (int(time.time()) - 3600) * 1000
         self.checks_failed: list[str] = []
+        self.info: dict = {}  # kept in the raw result for diagnosis, never compared
 
     def topic(self, name: str) -> str:
         """Per-client topic names, so every client can share one broker (chronik-only mode)."""
@@ -159,6 +160,7 @@ def run_driver(client: str, scenarios: dict):
         finally:
             signal.alarm(0)
         rec["checks_failed"] = ctx.checks_failed
+        rec["info"] = ctx.info
         rec["seconds"] = round(time.monotonic() - start, 2)
         (out / f"{name}.{a.broker}.json").write_text(json.dumps(rec, indent=1, sort_keys=True))
         verdict = rec["status"] if not ctx.checks_failed else "checks-failed"

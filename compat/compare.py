@@ -84,10 +84,14 @@ def cell(client, scenario, res):
     diff(k["checks_failed"], c["checks_failed"], "checks_failed", diffs, notes)
     if not diffs:
         return "same", [], notes
-    lines = []
+    lines, reasons = [], []
     for path, kv, cv in diffs:
         why = known_reason(scenario, client, path)
-        lines.append(f"`{path or '/'}`: Kafka {short(kv)}, Chronik {short(cv)}" + (f" — {why}" if why else ""))
+        if why and why not in reasons:
+            reasons.append(why)
+        tag = f" [{reasons.index(why) + 1}]" if why else " [not explained]"
+        lines.append(f"`{path or '/'}`: Kafka {short(kv)}, Chronik {short(cv)}{tag}")
+    lines += [f"[{i + 1}] {why}" for i, why in enumerate(reasons)]
     return "differs", lines, notes
 
 

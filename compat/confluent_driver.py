@@ -344,7 +344,8 @@ def unknown_topic_autocreate(ctx):
     a = admin(ctx)
     t = ctx.topic("auto")
     md = a.list_topics(topic=t, timeout=T)
-    before = ename(md.topics[t].error) if t in md.topics else "absent"
+    # librdkafka's admin handle sends Metadata with allow_auto_topic_creation=true
+    before = ([ename(md.topics[t].error), len(md.topics[t].partitions)] if t in md.topics else "absent")
     rep = produce(ctx, t, [(b"k", b"v", None, ctx.t0)], {"acks": "all", "message.timeout.ms": 20000})
     md = a.list_topics(topic=t, timeout=T)
     got = read_all(ctx, t, [0], 1)
@@ -507,10 +508,29 @@ def idempotent_producer(ctx):
     return {"delivery": rep, "records": got}
 
 
+def timestamps(ctx):
+    """CreateTime timestamps: 3 days in the past is accepted; 2 hours in the future is checked
+    against message.timestamp.after.max.ms (Kafka 4.x default 3600000 -> INVALID_TIMESTAMP); a topic
+    with message.timestamp.type=LogAppendTime returns records stamped by the broker (compared: the
+    timestamp type only, the time is normalised away)."""
+    a = admin(ctx)
+    t, tl = ctx.topic("ts"), ctx.topic("ts-logappend")
+    create(ctx, a, [t])
+    create(ctx, a, [tl], 1, {"message.timestamp.type": "LogAppendTime"})
+    now = int(time.time() * 1000)
+    past = produce(ctx, t, [(b"past", b"v", None, now - 3 * 86400 * 1000)], {"acks": "all"})
+    future = produce(ctx, t, [(b"future", b"v", None, now + 2 * 3600 * 1000)],
+                     {"acks": "all", "message.timeout.ms": 10000, "retries": 0})
+    la = produce(ctx, tl, [(b"k", b"v", None, ctx.t0)], {"acks": "all"})
+    got = read_all(ctx, tl, [0], 1)
+    ctx.check(past == [[0, 0, "NONE"]], f"past timestamp {past}")
+    return {"past": past, "future": future, "log-append-delivery": la, "log-append-read": got}
+
+
 SCENARIOS = {f.__name__: f for f in [
     produce_fetch, headers, null_key_value, message_size, list_offsets, admin_topics, describe_configs,
     invalid_topic_names, unknown_topic_autocreate, unknown_topic_no_autocreate, metadata_shape,
-    consumer_group, group_rebalance, idempotent_producer]}
+    timestamps, consumer_group, group_rebalance, idempotent_producer]}
 
 if __name__ == "__main__":
     main_guard(CLIENT, SCENARIOS)
