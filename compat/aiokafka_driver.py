@@ -359,10 +359,31 @@ async def unknown_topic_autocreate(ctx):
         await wait_topics(a, [t], 1)
         d = (await w(a.describe_topics([t])))[0]
         got = await read_all(ctx, t, [0], 1)
+        raw = await raw_metadata_autocreate(ctx, ctx.topic("auto-raw"))
         return {"listed-before": before, "delivery": rep, "partitions": len(d["partitions"]),
-                "error": err_name(d["error_code"]), "read": got}
+                "error": err_name(d["error_code"]), "read": got, "raw-metadata-allow-auto-create": raw}
     finally:
         await w(a.close())
+
+
+async def raw_metadata_autocreate(ctx, topic):
+    """Two Metadata requests (v5, allow_auto_topic_creation=true) for an unknown topic, 0.5 s apart:
+    [error name, partition count] of the topic in each response."""
+    from aiokafka.client import AIOKafkaClient
+    from aiokafka.protocol.metadata import MetadataRequest
+    c = AIOKafkaClient(bootstrap_servers=ctx.bootstrap, request_timeout_ms=TMS)
+    await w(c.bootstrap())
+    try:
+        node = next(iter(c.cluster.brokers())).nodeId
+        out = []
+        for _ in range(2):
+            r = (await w(c.send(node, MetadataRequest([topic], True)))).to_object()
+            tt = [x for x in r["topics"] if x["topic"] == topic]
+            out.append([err_name(tt[0]["error_code"]), len(tt[0]["partitions"])] if tt else "absent")
+            await asyncio.sleep(0.5)
+        return out
+    finally:
+        await w(c.close())
 
 
 @needs_no_autocreate
