@@ -186,7 +186,7 @@ def cmd_chronik_only(a):
         else:
             failed += 1
             print(f"FAIL {client} {scenario}: {r['error'] or ''} {r['checks_failed']}")
-    print(f"compat chronik-only: {passed} passed, {failed} failed" + (f", {skipped} skipped" if skipped else ""))
+    print(f"chronik-only: {passed} passed, {failed} failed" + (f", {skipped} skipped" if skipped else ""))
     return 1 if failed or not passed else 0
 
 
