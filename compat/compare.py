@@ -98,7 +98,8 @@ def cell(client, scenario, res):
 def scenario_docs(res):
     docs = {}
     for (client, scenario, broker), r in res.items():
-        docs.setdefault(scenario, r["doc"])
+        if r["doc"]:
+            docs.setdefault(scenario, r["doc"])
     return docs
 
 
@@ -136,9 +137,12 @@ def cmd_diff(a):
             row.append(f"**{v}**" if v in ("differs", "fails") else v)
         L.append("| " + " | ".join(row) + " |")
     L += ["", "## Clients not run", ""]
-    missing = [cl for cl in NOT_RUN if cl not in clients]
+    reasons = dict(NOT_RUN)
+    if a.not_run and Path(a.not_run).is_dir():
+        reasons.update({f.name: f.read_text().strip() for f in Path(a.not_run).iterdir()})
+    missing = [cl for cl in ordered(reasons, CLIENT_ORDER) if cl not in clients]
     if missing:
-        L += [f"- **{cl}**: {NOT_RUN[cl]}" for cl in missing]
+        L += [f"- **{cl}**: {reasons[cl]}" for cl in missing]
     else:
         L += ["(none)"]
     L += ["", "## Differences and failures", ""]
@@ -196,6 +200,7 @@ def main():
     ap.add_argument("raw")
     ap.add_argument("--out", default="COMPATIBILITY.md")
     ap.add_argument("--meta", default=None)
+    ap.add_argument("--not-run", default=None, help="dir of CLIENT files whose text says why it was not run")
     a = ap.parse_args()
     return cmd_diff(a) if a.mode == "diff" else cmd_chronik_only(a)
 

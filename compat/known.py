@@ -5,7 +5,6 @@ CLIENT_ORDER = ["confluent", "kafka-python", "aiokafka", "java", "franz-go", "ka
 
 # Clients with no driver yet, and why (shown when they have no results).
 NOT_RUN = {
-    "java": "not written yet (time): a Maven project on org.apache.kafka:kafka-clients 4.4.0 would go in compat/java/",
     "franz-go": "not written yet (time): github.com/twmb/franz-go v1.22.x would go in compat/franz-go/",
     "kafkajs": "not written yet (time): kafkajs 2.2.4 would go in compat/kafkajs/",
 }
