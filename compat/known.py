@@ -5,7 +5,6 @@ CLIENT_ORDER = ["confluent", "kafka-python", "aiokafka", "java", "franz-go", "ka
 
 # Clients with no driver yet, and why (shown when they have no results).
 NOT_RUN = {
-    "franz-go": "not written yet (time): github.com/twmb/franz-go v1.22.x would go in compat/franz-go/",
     "kafkajs": "not written yet (time): kafkajs 2.2.4 would go in compat/kafkajs/",
 }
 
