@@ -5,7 +5,6 @@ CLIENT_ORDER = ["confluent", "kafka-python", "aiokafka", "java", "franz-go", "ka
 
 # Clients with no driver yet, and why (shown when they have no results).
 NOT_RUN = {
-    "kafkajs": "not written yet (time): kafkajs 2.2.4 would go in compat/kafkajs/",
 }
 
 # (scenario regex, client regex, path regex, reason): the explanation of a difference that was
