@@ -1,0 +1,58 @@
+"""What compare.py knows beyond the raw results: client order, clients that are not run (and
+why), the reasons of differences that were looked into, and Chronik's intended differences."""
+
+CLIENT_ORDER = ["confluent", "kafka-python", "aiokafka", "java", "franz-go", "kafkajs"]
+
+# Clients with no driver yet, and why (shown when they have no results).
+NOT_RUN = {
+}
+
+# (scenario regex, client regex, path regex, reason): the explanation of a difference that was
+# looked into. A difference without a match is shown with its raw values only.
+KNOWN_DIFFERENCES = [
+    (r"describe_configs", r".*", r"message\.timestamp\.after\.max\.ms",
+     "Chronik's default is 9223372036854775807 (no upper bound); Kafka 4.x's default is 3600000 (1 hour), "
+     "so Kafka refuses a CreateTime more than an hour ahead and Chronik accepts it (see `timestamps`)"),
+    (r"describe_configs", r".*", r"(min\.insync\.replicas|segment\.bytes)/(default|source|config_source)",
+     "artifact of the reference config: ci/kafka-ref sets min.insync.replicas and log.segment.bytes in "
+     "server.properties (as Kafka's quickstart does), so Kafka reports them as broker config; the value "
+     "is the same and Chronik reports it as a built-in default"),
+    (r"describe_configs", r".*", r"create-compact",
+     "intended: Chronik supports only cleanup.policy=delete on user topics"),
+    (r"timestamps", r".*", r"/future",
+     "Chronik accepts a CreateTime 2 h in the future: its message.timestamp.after.max.ms defaults to "
+     "Long.MAX, Kafka 4.x's to 3600000 (INVALID_TIMESTAMP)"),
+    (r"unknown_topic_autocreate", r".*", r"admin-metadata-before|raw-metadata-allow-auto-create",
+     "Metadata with allow_auto_topic_creation=true for an unknown topic: both brokers create the topic "
+     "(1 partition) and answer the next Metadata with it, but the first answer differs: Kafka 4.4 gives "
+     "UNKNOWN_TOPIC_OR_PARTITION, Chronik LEADER_NOT_AVAILABLE (aiokafka raw Metadata v5). librdkafka's "
+     "list_topics(topic) then shows it on Kafka with error NONE and 1 partition, on Chronik with "
+     "LEADER_NOT_AVAILABLE and 0 partitions"),
+]
+
+# Deliberate differences (DESIGN / README), listed in COMPATIBILITY.md.
+INTENDED = [
+    ("acks=all is answered after fsync",
+     "Chronik answers a produce with acks=all only once its records are fsynced (group commit) and its "
+     "high watermark is the durable offset; Kafka answers once the in-sync replicas have the records in "
+     "their page cache. Same offsets and errors; Chronik's acks=all latency includes a sync."),
+    ("acks=1 durability",
+     "acks=1 is answered once Chronik's write completed (not synced); a background sync "
+     "(--flush-interval-ms) makes it durable. Kafka's acks=1 on one node is the same page-cache write."),
+    ("__consumer_offsets compaction",
+     "Chronik stores commits and group metadata in a compacted __consumer_offsets with Kafka's record "
+     "layout but its own compaction, not Kafka's log cleaner (dirty ratio, segment rolling and tombstone "
+     "retention differ); what a client reads back (committed offsets) is the same."),
+    ("cleanup.policy=compact for user topics",
+     "Chronik supports only cleanup.policy=delete on user topics and refuses compact with INVALID_CONFIG."),
+    ("single node",
+     "Chronik is one node: replication factor 1, the node is leader and the only replica/ISR of every "
+     "partition, and it is its own controller. CreateTopics with a larger replication factor is refused "
+     "as on a one-broker Kafka."),
+    ("transactions",
+     "Transactions (InitProducerId with a transactional id, AddPartitionsToTxn, EndTxn, ...) are not "
+     "implemented; the idempotent producer is."),
+    ("topic configs reported",
+     "DescribeConfigs reports the topic configs Chronik implements; keys only Kafka reports are listed "
+     "per client under the describe_configs scenario and are not compared."),
+]
