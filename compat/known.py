@@ -10,18 +10,12 @@ NOT_RUN = {
 # (scenario regex, client regex, path regex, reason): the explanation of a difference that was
 # looked into. A difference without a match is shown with its raw values only.
 KNOWN_DIFFERENCES = [
-    (r"describe_configs", r".*", r"message\.timestamp\.after\.max\.ms",
-     "Chronik's default is 9223372036854775807 (no upper bound); Kafka 4.x's default is 3600000 (1 hour), "
-     "so Kafka refuses a CreateTime more than an hour ahead and Chronik accepts it (see `timestamps`)"),
     (r"describe_configs", r".*", r"(min\.insync\.replicas|segment\.bytes)/(default|source|config_source)",
      "artifact of the reference config: ci/kafka-ref sets min.insync.replicas and log.segment.bytes in "
      "server.properties (as Kafka's quickstart does), so Kafka reports them as broker config; the value "
      "is the same and Chronik reports it as a built-in default"),
     (r"describe_configs", r".*", r"create-compact",
      "intended: Chronik supports only cleanup.policy=delete on user topics"),
-    (r"timestamps", r".*", r"/future",
-     "Chronik accepts a CreateTime 2 h in the future: its message.timestamp.after.max.ms defaults to "
-     "Long.MAX, Kafka 4.x's to 3600000 (INVALID_TIMESTAMP)"),
     (r"unknown_topic_autocreate", r".*", r"admin-metadata-before|raw-metadata-allow-auto-create",
      "Metadata with allow_auto_topic_creation=true for an unknown topic: both brokers create the topic "
      "(1 partition) and answer the next Metadata with it, but the first answer differs: Kafka 4.4 gives "

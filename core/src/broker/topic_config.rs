@@ -39,7 +39,7 @@ pub const TOPIC_CONFIGS: &[ConfigDef] = &[
     ConfigDef { name: "file.delete.delay.ms", default: "60000", kind: Kind::Long { min: 0, max: i64::MAX } },
     ConfigDef { name: "index.interval.bytes", default: "4096", kind: Kind::Long { min: 0, max: i32::MAX as i64 } },
     ConfigDef { name: "max.message.bytes", default: "1048588", kind: Kind::Long { min: 0, max: i32::MAX as i64 } },
-    ConfigDef { name: "message.timestamp.after.max.ms", default: "9223372036854775807", kind: Kind::Long { min: 0, max: i64::MAX } },
+    ConfigDef { name: "message.timestamp.after.max.ms", default: "3600000", kind: Kind::Long { min: 0, max: i64::MAX } },
     ConfigDef { name: "message.timestamp.before.max.ms", default: "9223372036854775807", kind: Kind::Long { min: 0, max: i64::MAX } },
     ConfigDef { name: "message.timestamp.type", default: "CreateTime", kind: Kind::Choice(&["CreateTime", "LogAppendTime"]) },
     ConfigDef { name: "min.insync.replicas", default: "1", kind: Kind::Long { min: 1, max: i32::MAX as i64 } },

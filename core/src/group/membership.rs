@@ -447,7 +447,7 @@ pub(crate) fn prepare_rebalance(c: &mut GroupCoordinator, group_id: &str, now: M
     let was_empty = group.state == GroupState::Empty;
     group.state = GroupState::PreparingRebalance;
     group.state_timestamp = now.0;
-    if was_empty {
+    if was_empty && c.config.initial_rebalance_delay_ms > 0 {
         let delay = (c.config.initial_rebalance_delay_ms as i64).min(timeout);
         group.initial_delay_until = Some(now.plus_ms(timeout));
         group.join_deadline = Some(now.plus_ms(delay));
