@@ -50,3 +50,14 @@ INTENDED = [
      "DescribeConfigs reports the topic configs Chronik implements; keys only Kafka reports are listed "
      "per client under the describe_configs scenario and are not compared."),
 ]
+
+
+# (client, scenario): a failure of this cell is an open Chronik bug, reported by `ci/compat
+# chronik-only` as KNOWN-BUG (printed, counted) instead of failing the run, until it is fixed.
+KNOWN_OPEN_BUGS = {
+    ("kafka-python", "group_rebalance"):
+        "under CPU load (seen 2 of 6 runs with another build running), one of two kafka-python members "
+        "stops after receiving its JoinGroup answer (no SyncGroup, no heartbeat) and is expired by its "
+        "session timeout, so the other member holds all 6 partitions; not seen with librdkafka, aiokafka, "
+        "Java, franz-go or kafkajs; under investigation",
+}
