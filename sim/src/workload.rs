@@ -21,7 +21,9 @@ use chronik_core::protocol::error_code;
 use chronik_core::protocol::messages::create_topics::{CreatableTopic, CreatableTopicConfig, CreateTopicsRequest};
 use chronik_core::protocol::messages::fetch::{FetchPartition, FetchRequest, FetchTopic, PartitionData};
 use chronik_core::protocol::messages::init_producer_id::InitProducerIdRequest;
-use chronik_core::protocol::messages::produce::{PartitionProduceData, ProduceRequest, TopicProduceData};
+use chronik_core::protocol::messages::produce::{
+    PartitionProduceData, PartitionProduceResponse, ProduceRequest, ProduceResponse, TopicProduceData,
+};
 use chronik_core::protocol::messages::{Request, Response};
 use chronik_core::records::{self, Compression, Record};
 use madsim::time::{sleep, Instant};
@@ -84,6 +86,11 @@ pub fn pad_value(value: &str, bytes: usize) -> String {
         s.push(PAD);
     }
     s
+}
+
+/// The answer for one partition in a produce response.
+fn partition_response<'a>(resp: &'a ProduceResponse, topic: &str, partition: i32) -> Option<&'a PartitionProduceResponse> {
+    resp.responses.iter().filter(|t| t.name == topic).flat_map(|t| t.partition_responses.iter()).find(|r| r.index == partition)
 }
 
 /// The next batch of a producer: its values (unpadded, as the ledger holds
@@ -230,12 +237,7 @@ pub async fn run_producer(ctx: WorkloadCtx, p: ProducerSpec) {
         let result = c.call(PRODUCE_VERSION, req, REQUEST_TIMEOUT).await;
         let outcomes: Vec<Outcome> = match &result {
             Ok(Response::Produce(resp)) => {
-                let part = resp
-                    .responses
-                    .iter()
-                    .filter(|t| t.name == ctx.topic)
-                    .flat_map(|t| t.partition_responses.iter())
-                    .find(|r| r.index == partition);
+                let part = partition_response(resp, &ctx.topic, partition);
                 match part {
                     Some(r) if r.error_code == error_code::NONE => {
                         (0..values.len()).map(|i| Outcome::Acked { partition, offset: r.base_offset + i as i64, acks: p.acks }).collect()
@@ -351,12 +353,7 @@ pub async fn run_idempotent_producer(ctx: WorkloadCtx, p: ProducerSpec) {
             });
             let code = match c.call(PRODUCE_VERSION, req, IDEMPOTENT_REQUEST_TIMEOUT).await {
                 Ok(Response::Produce(resp)) => {
-                    let part = resp
-                        .responses
-                        .iter()
-                        .filter(|t| t.name == ctx.topic)
-                        .flat_map(|t| t.partition_responses.iter())
-                        .find(|r| r.index == partition);
+                    let part = partition_response(&resp, &ctx.topic, partition);
                     match part {
                         Some(r) if r.error_code == error_code::NONE => {
                             outcome = Outcome::Acked { partition, offset: r.base_offset, acks: -1 };

@@ -16,7 +16,7 @@ use crate::protocol::messages::create_partitions::{CreatePartitionsRequest, Crea
 use crate::protocol::messages::create_topics::{CreatableTopicConfigs, CreatableTopicResult, CreateTopicsRequest, CreateTopicsResponse};
 use crate::protocol::messages::delete_topics::{DeletableTopicResult, DeleteTopicsRequest, DeleteTopicsResponse};
 use crate::protocol::messages::Response;
-use crate::types::{Offset, TopicId};
+use crate::types::TopicId;
 
 use super::topic_config::{self, TopicConfig};
 use super::topics::{self, Topic, TopicState};
@@ -80,18 +80,7 @@ impl Broker {
         let now = self.now;
         let mut io = IoScope { queue: &mut self.disk, owner };
         let log = PartitionLog::create(&topics::partition_dir(topic, index), config.log_config(), now, &mut io);
-        self.partitions.insert(
-            owner,
-            PartitionState {
-                topic: topic.to_string(),
-                index,
-                log,
-                hw_waiters: Default::default(),
-                write_waiters: Default::default(),
-                reads: Default::default(),
-                persisted_start: Offset(0),
-            },
-        );
+        self.partitions.insert(owner, PartitionState::new(topic, index, log));
         owner
     }
 
@@ -101,18 +90,7 @@ impl Broker {
         let now = self.now;
         let mut io = IoScope { queue: &mut self.disk, owner };
         let log = PartitionLog::open(&topics::partition_dir(topic, index), config.log_config(), now, &mut io);
-        self.partitions.insert(
-            owner,
-            PartitionState {
-                topic: topic.to_string(),
-                index,
-                log,
-                hw_waiters: Default::default(),
-                write_waiters: Default::default(),
-                reads: Default::default(),
-                persisted_start: Offset(0),
-            },
-        );
+        self.partitions.insert(owner, PartitionState::new(topic, index, log));
         owner
     }
 

@@ -77,12 +77,13 @@ impl Broker {
         let id = self.new_req_id();
         let version = ctx.api_version;
         let now = self.now;
-        let peer = self.conn_peer_host(ctx.conn);
-        let client_id = client_id.unwrap_or_default().to_string();
+        // Who the client is matters only to JoinGroup (DescribeGroups reports it).
+        let peer = matches!(request, Request::JoinGroup(_)).then(|| self.conn_peer_host(ctx.conn)).unwrap_or_default();
+        let client_id = client_id.unwrap_or_default();
         self.pending.insert(id, Pending::Group(ctx));
         let g = &mut self.groups;
         match request {
-            Request::JoinGroup(r) => g.join_group(id, version, r, Client { client_id: &client_id, host: &peer }, now),
+            Request::JoinGroup(r) => g.join_group(id, version, r, Client { client_id, host: &peer }, now),
             Request::SyncGroup(r) => g.sync_group(id, version, r, now),
             Request::Heartbeat(r) => g.heartbeat(id, r, now),
             Request::LeaveGroup(r) => g.leave_group(id, version, r, now),

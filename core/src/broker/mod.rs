@@ -116,6 +116,18 @@ pub struct PartitionState {
 }
 
 impl PartitionState {
+    pub fn new(topic: &str, index: i32, log: PartitionLog) -> PartitionState {
+        PartitionState {
+            topic: topic.to_string(),
+            index,
+            log,
+            hw_waiters: Default::default(),
+            write_waiters: Default::default(),
+            reads: Default::default(),
+            persisted_start: Offset(0),
+        }
+    }
+
     pub fn is_ready(&self) -> bool {
         matches!(self.log.state(), LogState::Ready)
     }

@@ -163,7 +163,7 @@ impl GroupCoordinator {
             }
             GroupState::CompletingRebalance | GroupState::Stable if unchanged && !(group.state == GroupState::Stable && is_leader) => {
                 // Nothing changed: the member missed the join answer; repeat it.
-                let resp = join_response(group, &r.member_id, false);
+                let resp = join_response(group, &r.member_id);
                 reply(self, resp);
             }
             GroupState::CompletingRebalance | GroupState::Stable => {
@@ -367,7 +367,7 @@ fn rejoin_static(c: &mut GroupCoordinator, group_id: &str, old_id: &str, mut new
             // and gets its old assignment back.
             let parked = new.join.take().expect("a join is parked");
             group.members.insert(new_id.clone(), new);
-            let resp = join_response(group, &new_id, false);
+            let resp = join_response(group, &new_id);
             c.out.push(GroupOutput::Reply(parked.req, Response::JoinGroup(resp)));
             let (partition, records) = metadata_records(group, now);
             c.append(partition, records, Write::Plain { req: None });
@@ -385,7 +385,7 @@ fn rejoin_static(c: &mut GroupCoordinator, group_id: &str, old_id: &str, mut new
 
 /// The JoinGroup answer of `member` in the current generation; the leader gets
 /// every member's metadata for the chosen protocol.
-fn join_response(group: &Group, member: &str, _skip_assignment: bool) -> JoinGroupResponse {
+fn join_response(group: &Group, member: &str) -> JoinGroupResponse {
     let protocol = group.protocol.clone().unwrap_or_default();
     let leader = group.leader.clone().unwrap_or_default();
     let members = if leader == member {
@@ -503,7 +503,7 @@ fn complete_join(c: &mut GroupCoordinator, group_id: &str, now: Millis) {
     tracing::debug!(group = group_id, generation = group.generation, members = group.members.len(), protocol = ?group.protocol, "rebalance: join complete");
     let ids: Vec<String> = group.members.keys().cloned().collect();
     for id in ids {
-        let resp = join_response(group, &id, false);
+        let resp = join_response(group, &id);
         let m = group.members.get_mut(&id).expect("listed");
         m.session_deadline = now.plus_ms(m.session_timeout_ms as i64);
         if let Some(p) = m.join.take() {
