@@ -38,6 +38,8 @@ pub struct BrokerConfig {
     pub seed: u64,
     /// The group coordinator's settings.
     pub groups: crate::group::GroupConfig,
+    /// Cluster mode (the Raft metadata quorum); `None` runs standalone.
+    pub cluster: Option<ClusterConfig>,
     /// Bugs the simulator plants on purpose to prove its checkers can fail.
     #[cfg(feature = "sim-knobs")]
     pub knobs: Knobs,
@@ -72,8 +74,52 @@ impl Default for BrokerConfig {
             producer_id_expiration_ms: 86_400_000,
             seed: 0,
             groups: crate::group::GroupConfig::default(),
+            cluster: None,
             #[cfg(feature = "sim-knobs")]
             knobs: Knobs::default(),
+        }
+    }
+}
+
+/// Cluster mode: this broker is one voter of the metadata quorum. Every broker of the
+/// cluster is a voter; peers are named by node id, and how to reach them is the
+/// driver's business (`Output::PeerSend`).
+#[derive(Debug, Clone)]
+pub struct ClusterConfig {
+    /// The initial voters (this node among them). Every node must be started with the
+    /// same list; it seeds the Raft configuration on first start only.
+    pub voters: Vec<NodeId>,
+    /// One Raft tick.
+    pub tick_interval_ms: i64,
+    /// Raft election timeout in ticks (randomized in `[n, 2n)`).
+    pub election_ticks: usize,
+    /// Raft leader heartbeat in ticks.
+    pub heartbeat_ticks: usize,
+    /// How often a broker heartbeats the controller (Kafka's `broker.heartbeat.interval.ms`).
+    pub broker_heartbeat_interval_ms: i64,
+    /// A broker not heard from for this long is fenced (Kafka's `broker.session.timeout.ms`).
+    pub broker_session_timeout_ms: i64,
+    /// How long a forwarded admin request waits for its metadata change to apply before
+    /// the client gets REQUEST_TIMED_OUT.
+    pub forward_timeout_ms: i64,
+    /// Take a Raft snapshot (and rewrite the Raft log file) every this many entries.
+    pub snapshot_interval_entries: u64,
+    /// A peer message longer than this is dropped (and logged).
+    pub peer_message_bytes_max: usize,
+}
+
+impl ClusterConfig {
+    pub fn new(voters: Vec<NodeId>) -> ClusterConfig {
+        ClusterConfig {
+            voters,
+            tick_interval_ms: 100,
+            election_ticks: 10,
+            heartbeat_ticks: 2,
+            broker_heartbeat_interval_ms: 500,
+            broker_session_timeout_ms: 6_000,
+            forward_timeout_ms: 30_000,
+            snapshot_interval_entries: 1_000,
+            peer_message_bytes_max: 16 << 20,
         }
     }
 }

@@ -9,7 +9,8 @@
 
 use bytes::Bytes;
 
-use crate::types::{ConnId, FileId, IoId, Millis};
+use crate::cluster::events::ClusterEvent;
+use crate::types::{ConnId, FileId, IoId, Millis, NodeId};
 
 /// An event handed to the core.
 #[derive(Debug)]
@@ -22,6 +23,10 @@ pub enum Input {
     Closed { conn: ConnId },
     /// A disk operation finished.
     DiskDone { id: IoId, result: DiskResult },
+    /// A message from another node of the cluster (cluster mode only). Messages may
+    /// be lost, duplicated or reordered; each `data` is one whole message as the peer's
+    /// core produced it in `Output::PeerSend`.
+    PeerReceived { from: NodeId, data: Bytes },
     /// Time passed (the driver woke the core at or after `poll_timeout`).
     Tick,
     /// Stop serving: finish in-flight work, sync everything, then report
@@ -40,6 +45,13 @@ pub enum Output {
     PauseReading { conn: ConnId },
     /// Read from a connection again.
     ResumeReading { conn: ConnId },
+    /// Send one message to another node of the cluster (cluster mode only). Fire and
+    /// forget: the driver may drop it (peer unreachable, queue full); the core retries
+    /// what matters. Deliver it whole, as one `Input::PeerReceived` on `to`.
+    PeerSend { to: NodeId, data: Bytes },
+    /// Something worth observing happened in the metadata layer (for logs, traces and the
+    /// simulator's checkers). Drivers may ignore it.
+    Event(ClusterEvent),
     /// Start a disk operation; its completion comes back as `Input::DiskDone`.
     Disk(DiskRequest),
     /// The broker is ready to serve clients (recovery finished).

@@ -254,6 +254,9 @@ impl Driver {
                     self.disk_in_flight += 1;
                     self.disk.submit(request);
                 }
+                // Cluster mode is not wired into this driver yet: peer messages are dropped.
+                Output::PeerSend { to, data } => tracing::debug!(to = to.0, bytes = data.len(), "peer message dropped"),
+                Output::Event(event) => tracing::debug!(?event, "cluster"),
                 Output::Ready => self.ready = true,
                 Output::ShutdownComplete => {
                     tracing::info!("shutting down: broker reports everything synced");

@@ -382,6 +382,8 @@ impl Driver {
                     // The disk task lives as long as this node: it cannot be gone.
                     self.disk_tx.send(request).expect("disk task alive");
                 }
+                // Single-node runs are standalone: no peers, no metadata events.
+                Output::PeerSend { .. } | Output::Event(_) => {}
                 Output::Ready => self.ready = true,
                 // The simulator never sends Input::Shutdown: nodes are killed.
                 Output::ShutdownComplete => {}

@@ -25,6 +25,7 @@
 //! - [`startup`]: recovery of the data directory.
 
 pub mod admin;
+pub mod cluster;
 pub mod configs;
 pub mod connection;
 pub mod dispatch;
@@ -238,6 +239,7 @@ impl Broker {
             Input::DiskDone { id, result } => self.on_disk_done(id, result),
             Input::Tick => self.on_tick(),
             Input::Shutdown => self.begin_shutdown(),
+            Input::PeerReceived { from, data } => self.on_peer_message(from, &data),
         }
         self.run_rechecks();
         self.sync_check = true;

@@ -10,6 +10,7 @@
 //! Not wired into the broker or the simulator yet.
 
 pub mod controller;
+pub mod events;
 pub mod metadata;
 pub mod raft;
 
