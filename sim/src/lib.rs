@@ -19,6 +19,7 @@
 
 pub mod check;
 pub mod client;
+pub mod cluster;
 pub mod disk;
 pub mod faults;
 pub mod group_client;
