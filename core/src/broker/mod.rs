@@ -26,6 +26,9 @@
 
 pub mod admin;
 pub mod cluster;
+pub mod cluster_requests;
+#[cfg(test)]
+mod cluster_tests;
 pub mod configs;
 pub mod connection;
 pub mod dispatch;
@@ -39,6 +42,7 @@ pub mod list_offsets;
 pub mod metadata;
 pub mod produce;
 pub mod producer_ids;
+pub mod raft_log;
 pub mod records_admin;
 pub mod startup;
 #[cfg(test)]
@@ -191,6 +195,8 @@ pub struct Broker {
     logs_closing: bool,
     /// Some connection stopped reading because `pending_disk_ops_max` was reached.
     paused_for_disk: bool,
+    /// Cluster mode's Raft node and controller; `None` standalone.
+    pub(crate) cluster: Option<cluster::ClusterNode>,
 }
 
 impl Broker {
@@ -223,8 +229,10 @@ impl Broker {
             sync_check: false,
             logs_closing: false,
             paused_for_disk: false,
+            cluster: None,
         };
         b.begin_startup();
+        b.cluster_start();
         b
     }
 
@@ -265,6 +273,9 @@ impl Broker {
             Phase::ShuttingDown => Some(self.next_flush),
             _ => None,
         };
+        if let Some(c) = self.cluster_timeout() {
+            t = Some(t.map_or(c, |t| t.min(c)));
+        }
         for p in self.pending.values() {
             if let Pending::Fetch(f) = p {
                 if let Some(d) = f.deadline() {
@@ -438,6 +449,8 @@ impl Broker {
         };
         if owner == META_OWNER {
             self.on_meta_done(id, result);
+        } else if owner == cluster::RAFT_OWNER {
+            self.on_raft_disk_done(id, result);
         } else if let Some(p) = self.partitions.get_mut(&owner) {
             let mut io = IoScope { queue: &mut self.disk, owner };
             let events = p.log.on_disk_done(id, result, self.now, &mut io);
@@ -564,6 +577,7 @@ impl Broker {
 
     fn on_tick(&mut self) {
         let now = self.now;
+        self.cluster_tick();
         if now >= self.next_flush {
             self.next_flush = now.plus_ms(self.config.flush_interval_ms);
             let owners: Vec<u64> = self.partitions.iter().filter(|(_, p)| p.is_ready() && p.log.needs_sync()).map(|(o, _)| *o).collect();
@@ -683,6 +697,13 @@ impl Broker {
             self.phase = Phase::Serving;
             tracing::info!(topics = self.topics.len(), partitions = self.partitions.len(), "recovery finished; serving");
             self.out.push_back(Output::Ready);
+            self.cluster_registry_changed();
+            self.pump_raft();
         }
+    }
+
+    /// Whether recovery of the local data directory finished.
+    pub(crate) fn startup_done(&self) -> bool {
+        self.phase != Phase::Starting
     }
 }

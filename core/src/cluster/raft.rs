@@ -637,6 +637,18 @@ impl RaftNode {
         self.emit_persist(write, None, Vec::new());
     }
 
+    /// The whole storage as one write: what a rewritten log file holds. Only meaningful
+    /// when every earlier write is durable (nothing in flight), as the log file ensures.
+    pub fn full_write(&self) -> RaftWrite {
+        let store = self.raw.store();
+        RaftWrite {
+            snapshot: Some(store.snapshot.write_to_bytes().expect("encode")),
+            discard_log: true,
+            entries: store.entries.iter().map(|e| e.write_to_bytes().expect("encode")).collect(),
+            hard_state: Some(store.hard_state.write_to_bytes().expect("encode")),
+        }
+    }
+
     // ---- queries ----
 
     pub fn id(&self) -> NodeId {
