@@ -89,12 +89,23 @@ fn repro(seed: u64, scenario: &str, plant_bug: Option<&str>) -> String {
     format!("cargo test -p sim -- --seed {seed} --scenario {scenario}{bug}")
 }
 
+/// The fault schedule of a run, single-node or cluster.
+fn schedule_of(r: &SeedReport) -> String {
+    match &r.cluster {
+        Some(c) => c.schedule.to_string(),
+        None => r.schedule.to_string(),
+    }
+}
+
 fn print_failure(r: &SeedReport, plant_bug: Option<&str>) {
     println!("FAILED seed {} scenario {}: {} violation(s)", r.seed, r.scenario, r.violations.len());
     for v in r.violations.iter().take(10) {
         println!("  [{}] {}", v.checker, v.message);
     }
-    println!("  fault schedule:\n{}", r.schedule);
+    println!("  fault schedule:\n{}", schedule_of(r));
+    if let Some(c) = &r.cluster {
+        println!("  cluster: {c}");
+    }
     println!("  reproduce: {}", repro(r.seed, &r.scenario, plant_bug));
 }
 
@@ -165,7 +176,10 @@ pub fn main(raw: Vec<String>) -> i32 {
             if !r.violations.is_empty() {
                 print_failure(&r, args.plant_bug.as_deref());
             } else {
-                println!("  fault schedule:\n{}", r.schedule);
+                println!("  fault schedule:\n{}", schedule_of(&r));
+                if let Some(c) = &r.cluster {
+                    println!("  cluster: {c}");
+                }
                 println!("  verdict: ok");
             }
             tally(&r, true, args.plant_bug.as_deref());

@@ -253,6 +253,11 @@ pub async fn simulate(seed: u64, scenario: Scenario, knobs: Knobs) -> SeedReport
     }
 
     let events = log.snapshot();
+    if std::env::var_os("SIM_CLUSTER_EVENTS").is_some() {
+        for e in &events {
+            eprintln!("{:>9}ms node {} inc {} {:?}", e.at_ms, e.node, e.incarnation, e.event);
+        }
+    }
     let mut violations = check::run_cluster_checks(&scenario.checks, &events);
     if scenario.checks.cluster_liveness && settled_after_ms.is_none() {
         let messages = last.into_iter().map(|m| format!("{LIVENESS_MS} ms after healing: {m}")).collect();
