@@ -23,6 +23,9 @@ use crate::cluster::TaggedEvent;
 
 pub const NAME: &str = "cluster_liveness";
 
+/// A partition's latest (index, ISR, leader).
+type LatestPartition = (u64, Vec<NodeId>, Option<NodeId>);
+
 /// The latest `RaftState` of each node's latest incarnation: node -> (incarnation, term, role, leader).
 pub fn latest_raft_states(events: &[TaggedEvent]) -> BTreeMap<usize, (u32, u64, Role, Option<NodeId>)> {
     let mut latest = BTreeMap::new();
@@ -71,7 +74,7 @@ pub fn check(events: &[TaggedEvent], running: &[Option<u32>]) -> Vec<String> {
     // Latest broker registration by index, over all nodes.
     let mut brokers: BTreeMap<i32, (u64, Option<u64>, bool)> = BTreeMap::new();
     // Latest partition state by index, over all nodes.
-    let mut partitions: BTreeMap<(String, i32), (u64, Vec<NodeId>, Option<NodeId>)> = BTreeMap::new();
+    let mut partitions: BTreeMap<(String, i32), LatestPartition> = BTreeMap::new();
     for e in events {
         match &e.event {
             ClusterEvent::Broker { index, id, incarnation, fenced } => {

@@ -67,11 +67,14 @@ pub fn run_checks(checks: &Checks, ledger: &Ledger) -> Vec<Violation> {
     out
 }
 
+/// A cluster checker: every node's events in, one message per violation out.
+pub type ClusterChecker = fn(&[TaggedEvent]) -> Vec<String>;
+
 /// Run the enabled cluster safety checkers (`raft_safety`, `partition_leaders`)
 /// over every node's events. `cluster_liveness` is judged by the runner at the
 /// end of its window.
 pub fn run_cluster_checks(checks: &Checks, events: &[TaggedEvent]) -> Vec<Violation> {
-    let all: [(bool, &'static str, fn(&[TaggedEvent]) -> Vec<String>); 2] = [
+    let all: [(bool, &'static str, ClusterChecker); 2] = [
         (checks.raft_safety, raft_safety::NAME, raft_safety::check),
         (checks.partition_leaders, partition_leaders::NAME, partition_leaders::check),
     ];
