@@ -9,7 +9,7 @@ use crate::cluster::raft::Role;
 use crate::config::{BrokerConfig, ClusterConfig};
 use crate::io::Input;
 use crate::protocol::error_code as ec;
-use crate::protocol::messages::{create_topics, describe_cluster, metadata, produce, Request, Response};
+use crate::protocol::messages::{create_topics, describe_cluster, init_producer_id, metadata, produce, Request, Response};
 use crate::testdisk::TestDisk;
 use crate::types::{Millis, NodeId};
 
@@ -299,4 +299,26 @@ fn controller_crash_fails_over_and_the_node_returns() {
     let r = c.produce(first, "one", p_one as i32, "after");
     assert_eq!(r.error_code, ec::NONE);
     assert_eq!(r.base_offset, 1, "the earlier record kept offset 0");
+}
+
+/// Idempotent producers on different brokers never share a producer id: blocks come
+/// from the metadata quorum, not from each broker's own counter.
+#[test]
+fn producer_ids_are_unique_across_brokers() {
+    let mut c = Cluster::start();
+    c.run_until(10_000, "cluster formed", |c| c.leaders().len() == 1 && (0..NODES).all(|n| c.live_brokers(n).len() == 3));
+    let mut ids = Vec::new();
+    for round in 0..2 {
+        for n in 0..NODES {
+            let req =
+                Request::InitProducerId(init_producer_id::InitProducerIdRequest { transaction_timeout_ms: 60_000, ..Default::default() });
+            let Response::InitProducerId(r) = c.call(n, 4, req) else { panic!() };
+            assert_eq!(r.error_code, ec::NONE, "node {n} round {round}");
+            ids.push(r.producer_id);
+        }
+    }
+    let mut unique = ids.clone();
+    unique.sort_unstable();
+    unique.dedup();
+    assert_eq!(unique.len(), ids.len(), "duplicate producer ids: {ids:?}");
 }
