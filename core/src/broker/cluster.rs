@@ -190,24 +190,9 @@ impl Broker {
         let events = c.log.on_disk_done(id, result, &mut io);
         for e in events {
             match e {
-                RaftLogEvent::Recovered(writes) => {
-                    let node = self.config.node_id;
-                    let mut rc = RaftConfig::new(node, c.seed);
-                    rc.election_ticks = c.config.election_ticks;
-                    rc.heartbeat_ticks = c.config.heartbeat_ticks;
-                    rc.snapshot_interval_entries = c.config.snapshot_interval_entries;
-                    let raft = if writes.is_empty() {
-                        tracing::info!(node = node.0, voters = ?c.config.voters, "new metadata quorum member: bootstrapping");
-                        RaftNode::bootstrap(rc, &c.config.voters)
-                    } else {
-                        tracing::info!(node = node.0, records = writes.len(), "recovering the metadata quorum state");
-                        RaftNode::recover(rc, &writes).unwrap_or_else(|e| panic!("the raft log cannot be recovered: {}", e.0))
-                    };
-                    c.raft = Some(raft);
-                    c.reconcile_due = true;
-                }
+                RaftLogEvent::Recovered(writes) => self.on_raft_log_recovered(writes),
                 RaftLogEvent::Persisted(pid) => {
-                    if let Some(r) = c.raft.as_mut() {
+                    if let Some(r) = self.cluster.as_mut().and_then(|c| c.raft.as_mut()) {
                         r.on_persisted(pid);
                     }
                 }
@@ -215,6 +200,28 @@ impl Broker {
         }
         self.pump_raft();
         self.check_startup_done();
+    }
+
+    fn on_raft_log_recovered(&mut self, writes: Vec<crate::cluster::raft::RaftWrite>) {
+        let node = self.config.node_id;
+        let c = self.cluster.as_mut().expect("cluster");
+        let mut rc = RaftConfig::new(node, c.seed);
+        rc.election_ticks = c.config.election_ticks;
+        rc.heartbeat_ticks = c.config.heartbeat_ticks;
+        rc.snapshot_interval_entries = c.config.snapshot_interval_entries;
+        let raft = if writes.is_empty() {
+            tracing::info!(node = node.0, voters = ?c.config.voters, "new metadata quorum member: bootstrapping");
+            RaftNode::bootstrap(rc, &c.config.voters)
+        } else {
+            tracing::info!(node = node.0, records = writes.len(), "recovering the metadata quorum state");
+            RaftNode::recover(rc, &writes).unwrap_or_else(|e| panic!("the raft log cannot be recovered: {}", e.0))
+        };
+        let snapshot_index = raft.snapshot_index();
+        c.raft = Some(raft);
+        c.reconcile_due = true;
+        // The recovered snapshot's topics count as known (a later delete replayed from
+        // the log removes their local copy), and its state is reported like an install.
+        self.report_all_partitions(snapshot_index);
     }
 
     // ---- time ----
