@@ -190,24 +190,9 @@ impl Broker {
         let events = c.log.on_disk_done(id, result, &mut io);
         for e in events {
             match e {
-                RaftLogEvent::Recovered(writes) => {
-                    let node = self.config.node_id;
-                    let mut rc = RaftConfig::new(node, c.seed);
-                    rc.election_ticks = c.config.election_ticks;
-                    rc.heartbeat_ticks = c.config.heartbeat_ticks;
-                    rc.snapshot_interval_entries = c.config.snapshot_interval_entries;
-                    let raft = if writes.is_empty() {
-                        tracing::info!(node = node.0, voters = ?c.config.voters, "new metadata quorum member: bootstrapping");
-                        RaftNode::bootstrap(rc, &c.config.voters)
-                    } else {
-                        tracing::info!(node = node.0, records = writes.len(), "recovering the metadata quorum state");
-                        RaftNode::recover(rc, &writes).unwrap_or_else(|e| panic!("the raft log cannot be recovered: {}", e.0))
-                    };
-                    c.raft = Some(raft);
-                    c.reconcile_due = true;
-                }
+                RaftLogEvent::Recovered(writes) => self.on_raft_log_recovered(writes),
                 RaftLogEvent::Persisted(pid) => {
-                    if let Some(r) = c.raft.as_mut() {
+                    if let Some(r) = self.cluster.as_mut().and_then(|c| c.raft.as_mut()) {
                         r.on_persisted(pid);
                     }
                 }
@@ -215,6 +200,28 @@ impl Broker {
         }
         self.pump_raft();
         self.check_startup_done();
+    }
+
+    fn on_raft_log_recovered(&mut self, writes: Vec<crate::cluster::raft::RaftWrite>) {
+        let node = self.config.node_id;
+        let c = self.cluster.as_mut().expect("cluster");
+        let mut rc = RaftConfig::new(node, c.seed);
+        rc.election_ticks = c.config.election_ticks;
+        rc.heartbeat_ticks = c.config.heartbeat_ticks;
+        rc.snapshot_interval_entries = c.config.snapshot_interval_entries;
+        let raft = if writes.is_empty() {
+            tracing::info!(node = node.0, voters = ?c.config.voters, "new metadata quorum member: bootstrapping");
+            RaftNode::bootstrap(rc, &c.config.voters)
+        } else {
+            tracing::info!(node = node.0, records = writes.len(), "recovering the metadata quorum state");
+            RaftNode::recover(rc, &writes).unwrap_or_else(|e| panic!("the raft log cannot be recovered: {}", e.0))
+        };
+        let snapshot_index = raft.snapshot_index();
+        c.raft = Some(raft);
+        c.reconcile_due = true;
+        // The recovered snapshot's topics count as known (a later delete replayed from
+        // the log removes their local copy), and its state is reported like an install.
+        self.report_all_partitions(snapshot_index);
     }
 
     // ---- time ----
@@ -326,6 +333,15 @@ impl Broker {
         c.proposed.remove(data);
         if let Some(ctx) = ProposalContext::from_bytes(context).filter(|ctx| ctx.origin == me) {
             if let Some(f) = c.forwards.remove(&ctx.token) {
+                if let ControllerRequest::AllocateProducerIds { .. } = f.request {
+                    match &result {
+                        Ok(Command::AllocateProducerIds { start, size, .. }) => self.on_producer_id_block(*start, start + size, None),
+                        // Another grant came first: ask again with the new start.
+                        Err(r) => self.on_producer_id_block_refused(&r.to_string()),
+                        Ok(other) => panic!("allocation context on {other:?}"),
+                    }
+                    return self.on_applied_state(index, result);
+                }
                 if let Err(r) = &result {
                     // A resent creation that finds its own topic already there succeeded.
                     let own = matches!((&f.request, r), (ControllerRequest::CreateTopic { .. }, Rejection::TopicIdInUse));
@@ -337,6 +353,10 @@ impl Broker {
                 self.recheck_all_admin();
             }
         }
+        self.on_applied_state(index, result);
+    }
+
+    fn on_applied_state(&mut self, index: u64, result: Result<Command, Rejection>) {
         let Ok(cmd) = result else { return };
         let c = self.cluster.as_mut().expect("cluster");
         c.reconcile_due = true;
@@ -364,7 +384,7 @@ impl Broker {
                     }
                 }
             }
-            Command::DeleteTopic { .. } => {}
+            Command::DeleteTopic { .. } | Command::AllocateProducerIds { .. } => {}
             Command::AssignReplicas { topic, partition, .. }
             | Command::SetLeader { topic, partition, .. }
             | Command::ChangeIsr { topic, partition, .. } => {
@@ -554,6 +574,9 @@ impl Broker {
                     }
                 }
             }
+            ControllerRequest::AllocateProducerIds { size } => {
+                Command::AllocateProducerIds { broker: origin, start: state.next_producer_id(), size }
+            }
             ControllerRequest::DeleteTopic { name, topic_id } => {
                 if state.topic(&name).is_none_or(|t| t.id != topic_id) {
                     return; // gone already
@@ -590,6 +613,7 @@ impl Broker {
         }
         let topic_id = match &request {
             ControllerRequest::CreateTopic { topic_id, .. } | ControllerRequest::DeleteTopic { topic_id, .. } => *topic_id,
+            ControllerRequest::AllocateProducerIds { .. } => TopicId::ZERO,
         };
         let token = c.next_token;
         c.next_token += 1;
@@ -615,9 +639,17 @@ impl Broker {
                 due.push((*token, f.request.clone()));
             }
         }
+        let mut allocation_expired = false;
         for token in expired {
             let f = c.forwards.remove(&token).expect("listed");
+            if let ControllerRequest::AllocateProducerIds { .. } = f.request {
+                allocation_expired = true;
+                continue;
+            }
             c.failures.insert(f.topic_id, (error_code::REQUEST_TIMED_OUT, "The controller did not apply the change in time.".into()));
+        }
+        if allocation_expired {
+            self.on_producer_id_block(0, 0, Some("the controller did not grant producer ids in time".into()));
         }
         let Some(leader) = leader else { return };
         for (token, request) in due {

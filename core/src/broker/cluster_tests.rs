@@ -9,7 +9,7 @@ use crate::cluster::raft::Role;
 use crate::config::{BrokerConfig, ClusterConfig};
 use crate::io::Input;
 use crate::protocol::error_code as ec;
-use crate::protocol::messages::{create_topics, describe_cluster, metadata, produce, Request, Response};
+use crate::protocol::messages::{create_topics, delete_topics, describe_cluster, init_producer_id, metadata, produce, Request, Response};
 use crate::testdisk::TestDisk;
 use crate::types::{Millis, NodeId};
 
@@ -299,4 +299,56 @@ fn controller_crash_fails_over_and_the_node_returns() {
     let r = c.produce(first, "one", p_one as i32, "after");
     assert_eq!(r.error_code, ec::NONE);
     assert_eq!(r.base_offset, 1, "the earlier record kept offset 0");
+}
+
+/// Idempotent producers on different brokers never share a producer id: blocks come
+/// from the metadata quorum, not from each broker's own counter.
+#[test]
+fn producer_ids_are_unique_across_brokers() {
+    let mut c = Cluster::start();
+    c.run_until(10_000, "cluster formed", |c| c.leaders().len() == 1 && (0..NODES).all(|n| c.live_brokers(n).len() == 3));
+    let mut ids = Vec::new();
+    for round in 0..2 {
+        for n in 0..NODES {
+            let req =
+                Request::InitProducerId(init_producer_id::InitProducerIdRequest { transaction_timeout_ms: 60_000, ..Default::default() });
+            let Response::InitProducerId(r) = c.call(n, 4, req) else { panic!() };
+            assert_eq!(r.error_code, ec::NONE, "node {n} round {round}");
+            ids.push(r.producer_id);
+        }
+    }
+    let mut unique = ids.clone();
+    unique.sort_unstable();
+    unique.dedup();
+    assert_eq!(unique.len(), ids.len(), "duplicate producer ids: {ids:?}");
+}
+
+/// DeleteTopics through any broker removes the topic from the metadata and from every
+/// broker's disk; the name can then be created again, under a new id.
+#[test]
+fn topics_are_deleted_everywhere_and_the_name_reused() {
+    let mut c = Cluster::start();
+    c.run_until(10_000, "cluster formed", |c| c.leaders().len() == 1 && (0..NODES).all(|n| c.live_brokers(n).len() == 3));
+    assert_eq!(c.create(1, "gone", 2, 1), ec::NONE);
+    c.run(500);
+    let first_id = c.metadata(0, &["gone"]).topics[0].topic_id;
+    assert!((0..NODES).all(|n| c.nodes[&n].broker.live_topic("gone").is_some()), "every broker holds the topic");
+    let req = Request::DeleteTopics(delete_topics::DeleteTopicsRequest {
+        topic_names: vec!["gone".into()],
+        timeout_ms: 30_000,
+        ..Default::default()
+    });
+    let Response::DeleteTopics(r) = c.call(2, 5, req) else { panic!() };
+    assert_eq!(r.responses[0].error_code, ec::NONE);
+    c.run(500);
+    for n in 0..NODES {
+        assert_eq!(c.metadata(n, &["gone"]).topics[0].error_code, ec::UNKNOWN_TOPIC_OR_PARTITION, "node {n}");
+        assert!(!c.nodes[&n].broker.topics.contains_key("gone"), "node {n} still holds the topic");
+        assert_eq!(c.nodes[&n].disk.len("gone-0/00000000000000000000.log"), 0, "node {n} kept the log");
+    }
+    assert_eq!(c.create(0, "gone", 1, 1), ec::NONE);
+    c.run(500);
+    let again = c.metadata(1, &["gone"]);
+    assert_eq!(again.topics[0].partitions.len(), 1);
+    assert_ne!(again.topics[0].topic_id, first_id);
 }

@@ -23,6 +23,10 @@
 //! - [`topics`], [`topic_config`]: the registry and its persistence.
 //! - [`producer_ids`]: InitProducerId and the persisted producer id blocks.
 //! - [`startup`]: recovery of the data directory.
+//! - Cluster mode: [`cluster`] (the Raft node, heartbeats, the controller, forwarding,
+//!   the local registry following the metadata), [`raft_log`] (the Raft log file),
+//!   [`cluster_requests`] (Metadata, DescribeCluster, FindCoordinator and topic creation
+//!   answered from the metadata).
 
 pub mod admin;
 pub mod cluster;

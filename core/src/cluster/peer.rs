@@ -41,6 +41,10 @@ pub enum ControllerRequest {
         name: String,
         topic_id: TopicId,
     },
+    /// Grant the asking broker a block of `size` producer ids.
+    AllocateProducerIds {
+        size: i64,
+    },
 }
 
 impl PeerMessage {

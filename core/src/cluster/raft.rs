@@ -464,6 +464,13 @@ impl RaftNode {
     /// A message from a peer. Messages from unknown peers or of local types are dropped
     /// (returned as an error for tracing).
     pub fn step(&mut self, message: Message) -> Result<(), String> {
+        // raft-rs installs a snapshot without looking inside; an unreadable one would
+        // only fail later, in `ready`. Refuse it here (the leader sends another).
+        if message.get_msg_type() == ::raft::eraftpb::MessageType::MsgSnapshot {
+            if let Err(e) = MetadataState::from_snapshot(&message.get_snapshot().data) {
+                return Err(format!("unreadable snapshot from {}: {e}", message.from));
+            }
+        }
         let r = self.raw.step(message).map_err(|e| e.to_string());
         self.after_input();
         r
