@@ -49,7 +49,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
-use super::metadata::{Command, MetadataState, Rejection};
+use super::metadata::{Change, Command, MetadataState, Rejection};
 use crate::types::NodeId;
 
 /// The index and term of the snapshot every bootstrapped voter starts from. A node
@@ -195,6 +195,8 @@ pub enum RaftOutput {
         context: Vec<u8>,
         data: Vec<u8>,
         result: Result<Command, Rejection>,
+        /// What the command changed, as of right after it (empty if rejected).
+        changes: Vec<Change>,
     },
     ConfChanged {
         index: u64,
@@ -587,7 +589,9 @@ impl RaftNode {
                 EntryType::EntryNormal if e.data.is_empty() => {} // a new leader's no-op
                 EntryType::EntryNormal => {
                     let result = self.metadata.apply_bytes(&e.data);
+                    let changes = result.as_ref().map(|cmd| self.metadata.changes(cmd)).unwrap_or_default();
                     self.outputs.push(RaftOutput::Applied {
+                        changes,
                         index: e.index,
                         term: e.term,
                         context: e.context.to_vec(),
