@@ -91,7 +91,7 @@ pub fn repo_root() -> PathBuf {
 
 fn repro(seed: u64, scenario: &str, plant_bug: Option<&str>) -> String {
     let bug = plant_bug.map(|b| format!(" --plant-bug {b}")).unwrap_or_default();
-    format!("cargo test -p sim -- --seed {seed} --scenario {scenario}{bug}")
+    format!("cargo test -p sim --test sim -- --seed {seed} --scenario {scenario}{bug}")
 }
 
 /// The fault schedule of a run, single-node or cluster.
