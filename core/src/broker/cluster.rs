@@ -209,6 +209,10 @@ impl Broker {
         rc.election_ticks = c.config.election_ticks;
         rc.heartbeat_ticks = c.config.heartbeat_ticks;
         rc.snapshot_interval_entries = c.config.snapshot_interval_entries;
+        #[cfg(feature = "sim-knobs")]
+        {
+            rc.ack_before_persist = self.config.knobs.raft_ack_before_persist;
+        }
         let raft = if writes.is_empty() {
             tracing::info!(node = node.0, voters = ?c.config.voters, "new metadata quorum member: bootstrapping");
             RaftNode::bootstrap(rc, &c.config.voters)

@@ -86,6 +86,9 @@ pub struct RaftConfig {
     pub snapshot_interval_entries: u64,
     pub message_bytes_max: u64,
     pub inflight_messages_max: usize,
+    /// Planted bug (simulator only): send votes and acknowledgements before persisting.
+    #[cfg(feature = "sim-knobs")]
+    pub ack_before_persist: bool,
 }
 
 impl RaftConfig {
@@ -98,6 +101,8 @@ impl RaftConfig {
             snapshot_interval_entries: 1_000,
             message_bytes_max: 1 << 20,
             inflight_messages_max: 256,
+            #[cfg(feature = "sim-knobs")]
+            ack_before_persist: false,
         }
     }
 
@@ -564,6 +569,13 @@ impl RaftNode {
         }
         let committed = rd.take_committed_entries();
         let persisted_messages = rd.take_persisted_messages();
+        #[cfg(feature = "sim-knobs")]
+        let persisted_messages = if self.config.ack_before_persist {
+            self.push_sends(persisted_messages);
+            Vec::new()
+        } else {
+            persisted_messages
+        };
         self.raw.advance_append_async(rd);
         for to in snapshots_to {
             self.raw.report_snapshot(to, ::raft::SnapshotStatus::Finish);
