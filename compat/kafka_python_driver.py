@@ -444,9 +444,18 @@ def group_rebalance(ctx):
         c = members[i]
         try:
             c.subscribe([t])
+            # kafka-python 3.0.12 loses a JoinGroup/SyncGroup round that completes between two
+            # poll() calls (join_group_async starts a new one instead of applying it). After a
+            # rejoin it started only because its metadata snapshot changed (the leader assigned
+            # before it had the topic's metadata), the member then never rejoins nor heartbeats
+            # and is expired with no assignment, on Kafka as on Chronik. A metadata fetch after
+            # subscribe() gives the leader the topic's partitions before its first assignment
+            # (no snapshot-triggered rejoin), and long polls leave few gaps for a round to end in;
+            # a round lost otherwise is retried by the client (it still needs a rejoin).
+            c.topics()
             deadline = time.monotonic() + 80
             while not stops[i].is_set() and time.monotonic() < deadline:
-                c.poll(timeout_ms=100)
+                c.poll(timeout_ms=500)
                 with lock:
                     assigns[i] = sorted(tp.partition for tp in c.assignment())
         finally:
