@@ -96,8 +96,9 @@ impl Broker {
                                     error(error_code::INVALID_TOPIC_EXCEPTION, Some(name), TopicId::ZERO)
                                 }
                                 None if auto && self.config.auto_create_topics && !is_internal(name) => {
+                                    // As Kafka 4.4 answers the request that starts a creation.
                                     auto_create.push(name.clone());
-                                    error(error_code::LEADER_NOT_AVAILABLE, Some(name), TopicId::ZERO)
+                                    error(error_code::UNKNOWN_TOPIC_OR_PARTITION, Some(name), TopicId::ZERO)
                                 }
                                 None => error(error_code::UNKNOWN_TOPIC_OR_PARTITION, Some(name), TopicId::ZERO),
                             },

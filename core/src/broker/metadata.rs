@@ -91,8 +91,10 @@ impl Broker {
             Some(TopicState::Creating) => error(error_code::LEADER_NOT_AVAILABLE),
             Some(_) => error(error_code::UNKNOWN_TOPIC_OR_PARTITION),
             None if auto_create && self.config.auto_create_topics && !super::groups::is_internal(name) => {
+                // Kafka 4.4 (KRaft) answers the request that starts the creation with
+                // UNKNOWN_TOPIC_OR_PARTITION; clients retry and find the topic.
                 self.maybe_auto_create(name);
-                error(error_code::LEADER_NOT_AVAILABLE)
+                error(error_code::UNKNOWN_TOPIC_OR_PARTITION)
             }
             None => error(error_code::UNKNOWN_TOPIC_OR_PARTITION),
         }

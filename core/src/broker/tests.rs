@@ -110,8 +110,8 @@ fn api_versions() {
     assert_eq!(r.api_keys.len(), api::APIS.len());
 }
 
-/// Metadata for an unknown topic auto-creates it: LEADER_NOT_AVAILABLE first,
-/// then a partition led by this broker.
+/// Metadata for an unknown topic auto-creates it: UNKNOWN_TOPIC_OR_PARTITION first
+/// (as Kafka 4.4 answers), then a partition led by this broker.
 #[test]
 fn metadata_auto_creates() {
     let mut h = Harness::new(config());
@@ -124,7 +124,7 @@ fn metadata_auto_creates() {
         })
     };
     let Response::Metadata(r) = h.call(c, 12, req()) else { panic!() };
-    assert_eq!(r.topics[0].error_code, ec::LEADER_NOT_AVAILABLE);
+    assert_eq!(r.topics[0].error_code, ec::UNKNOWN_TOPIC_OR_PARTITION);
     let Response::Metadata(r) = h.call(c, 12, req()) else { panic!() };
     assert_eq!(r.topics[0].error_code, ec::NONE);
     assert_eq!(r.topics[0].partitions.len(), 1);
