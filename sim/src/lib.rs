@@ -12,6 +12,15 @@
 //! mix and the checks. [`runner`] ties one seed together; [`trace`] records what
 //! happened and hashes it, so a run can be compared byte for byte.
 //!
+//! Cluster scenarios (a `[cluster]` section) run several brokers in cluster
+//! mode over the simulator's own peer network ([`cluster::net`]), under
+//! partitions, leader isolation, crashes of any node and lossy links
+//! ([`cluster::faults`]), with clients creating topics
+//! ([`cluster::workload`]); every node's `Output::Event`s go to a
+//! [`cluster::ClusterLog`] judged by `check::raft_safety`,
+//! `check::partition_leaders` and `check::cluster_liveness`
+//! (`runner::cluster`; `scenarios/README.md` says how to run them).
+//!
 //! Everything here only builds under `--cfg madsim` (set for the workspace in
 //! `.cargo/config.toml`).
 
@@ -19,6 +28,7 @@
 
 pub mod check;
 pub mod client;
+pub mod cluster;
 pub mod disk;
 pub mod faults;
 pub mod group_client;

@@ -46,6 +46,17 @@
 //!   `restart_on_panic`, which the simulator must not use: it would hide bugs).
 //!   Nothing waits on a panicked task, so nothing hangs.
 //!
+//! # Cluster mode
+//!
+//! With [`NodeSpec::cluster`] set (and `BrokerConfig::cluster`), the node is one
+//! voter of the metadata quorum: at start it attaches to the run's
+//! [`PeerNet`](crate::cluster::net::PeerNet), which gives it a new inbox and its
+//! incarnation number (how many times it started before). Peer messages arrive
+//! as another kind of wake-up and go to the core as `Input::PeerReceived`;
+//! `Output::PeerSend` goes to the network, `Output::Event` to the run's
+//! [`ClusterLog`](crate::cluster::ClusterLog), tagged with node, incarnation and
+//! simulated time. A standalone node ignores both, as before.
+//!
 //! # Trace
 //!
 //! Lines (prefixed with simulated ms since the start of the run and the node
@@ -72,6 +83,8 @@ use madsim::time::{Sleep, TimeHandle};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::sync::mpsc;
 
+use crate::cluster::net::PeerMessage;
+use crate::cluster::{ClusterPort, TaggedEvent};
 use crate::disk::SimDisk;
 use crate::trace::Trace;
 
@@ -90,6 +103,8 @@ pub struct NodeSpec {
     /// Where the node listens for Kafka clients (its madsim IP and port).
     pub addr: SocketAddr,
     pub broker: BrokerConfig,
+    /// Cluster mode: the peer network and event log (`None`: standalone).
+    pub cluster: Option<ClusterPort>,
 }
 
 /// Run a broker until the node is killed: the same driver contract as
@@ -110,6 +125,12 @@ pub async fn run_node(spec: NodeSpec, disk: Arc<Mutex<SimDisk>>, trace: Trace) {
     let (disk_tx, disk_rx) = mpsc::unbounded_channel();
     let (done_tx, done_rx) = mpsc::unbounded_channel();
     madsim::task::spawn_local(disk_loop(disk, disk_rx, done_tx.clone(), log.clone()));
+    let peer = spec.cluster.clone().map(|port| {
+        let node = usize::try_from(spec.broker.node_id.0).expect("cluster node ids count from 0");
+        let (incarnation, inbox) = port.net.attach(node);
+        log.record(format_args!("cluster node {node} incarnation {incarnation}"));
+        PeerLink { port, node, incarnation, inbox }
+    });
     let mut clock = SimClock::default();
     let broker = Broker::new(spec.broker.clone(), clock.now());
     let (net_tx, net_rx) = mpsc::channel(NET_EVENTS_QUEUED_MAX);
@@ -125,6 +146,7 @@ pub async fn run_node(spec: NodeSpec, disk: Arc<Mutex<SimDisk>>, trace: Trace) {
         net_rx,
         conns: BTreeMap::new(),
         listener: Some(listener),
+        peer,
         ready: false,
         timer: None,
     };
@@ -204,7 +226,17 @@ impl ConnHandle {
 enum Wake {
     Disk((IoId, DiskResult)),
     Net(NetEvent),
+    Peer(PeerMessage),
     Timer,
+}
+
+/// A cluster node's side of the peer network and event log.
+struct PeerLink {
+    port: ClusterPort,
+    /// This node's index (= its node id).
+    node: usize,
+    incarnation: u32,
+    inbox: mpsc::UnboundedReceiver<PeerMessage>,
 }
 
 struct Driver {
@@ -221,6 +253,8 @@ struct Driver {
     conns: BTreeMap<ConnId, ConnHandle>,
     /// Taken by the accept task once the core is ready.
     listener: Option<TcpListener>,
+    /// Cluster mode only.
+    peer: Option<PeerLink>,
     ready: bool,
     /// The armed wake-up: the core's deadline and the sleep for it.
     timer: Option<(Millis, Pin<Box<Sleep>>)>,
@@ -236,6 +270,7 @@ impl Driver {
             match wake {
                 Wake::Disk(done) => self.on_disk(done),
                 Wake::Net(event) => self.on_net(event),
+                Wake::Peer(message) => self.on_peer(message),
                 Wake::Timer => self.timer = None,
             }
             self.take_queued_inputs();
@@ -252,6 +287,11 @@ impl Driver {
             }
             if let Poll::Ready(Some(event)) = self.net_rx.poll_recv(cx) {
                 return Poll::Ready(Wake::Net(event));
+            }
+            if let Some(peer) = self.peer.as_mut() {
+                if let Poll::Ready(Some(message)) = peer.inbox.poll_recv(cx) {
+                    return Poll::Ready(Wake::Peer(message));
+                }
             }
             if let Some((_, sleep)) = self.timer.as_mut() {
                 if sleep.as_mut().poll(cx).is_ready() {
@@ -297,6 +337,11 @@ impl Driver {
             }
             if let Ok(event) = self.net_rx.try_recv() {
                 self.on_net(event);
+                progressed = true;
+                taken += 1;
+            }
+            if let Some(message) = self.peer.as_mut().and_then(|p| p.inbox.try_recv().ok()) {
+                self.on_peer(message);
                 progressed = true;
                 taken += 1;
             }
@@ -364,6 +409,12 @@ impl Driver {
         }
     }
 
+    fn on_peer(&mut self, (from, data): PeerMessage) {
+        let now = self.clock.now();
+        self.mix_input("peer", now, from.0 as u64, &data);
+        self.broker.handle(now, Input::PeerReceived { from, data });
+    }
+
     fn drain_outputs(&mut self) {
         while let Some(output) = self.broker.poll_output() {
             self.mix_output(&output);
@@ -382,8 +433,18 @@ impl Driver {
                     // The disk task lives as long as this node: it cannot be gone.
                     self.disk_tx.send(request).expect("disk task alive");
                 }
-                // Single-node runs are standalone: no peers, no metadata events.
-                Output::PeerSend { .. } | Output::Event(_) => {}
+                // Standalone nodes have no peers and report no metadata events.
+                Output::PeerSend { to, data } => {
+                    if let Some(p) = &self.peer {
+                        p.port.net.send(p.node, to, data);
+                    }
+                }
+                Output::Event(event) => {
+                    if let Some(p) = &self.peer {
+                        let at_ms = u64::try_from(sim_elapsed_millis()).unwrap_or(u64::MAX);
+                        p.port.log.push(TaggedEvent { at_ms, node: p.node, incarnation: p.incarnation, event });
+                    }
+                }
                 Output::Ready => self.ready = true,
                 // The simulator never sends Input::Shutdown: nodes are killed.
                 Output::ShutdownComplete => {}

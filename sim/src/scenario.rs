@@ -1,4 +1,9 @@
-//! Named scenarios, one TOML file each in `scenarios/`. STUB: parsing to be written.
+//! Named scenarios, one TOML file each in `scenarios/`.
+//!
+//! A scenario with a `[cluster]` section ([`ClusterSpec`]) runs a cluster of
+//! brokers in cluster mode (`runner::cluster`); its `[workload]` may be left
+//! out and its checks are the cluster ones (`raft_safety`, `partition_leaders`,
+//! `cluster_liveness`).
 
 use serde::Deserialize;
 
@@ -12,7 +17,12 @@ pub struct Scenario {
     /// Broker nodes (1 until cluster mode).
     #[serde(default = "one")]
     pub nodes: usize,
+    /// Single-node runs: producers and consumers. Ignored by cluster runs.
+    #[serde(default)]
     pub workload: WorkloadSpec,
+    /// Cluster mode: nodes, peer network and cluster fault weights.
+    #[serde(default)]
+    pub cluster: Option<ClusterSpec>,
     #[serde(default)]
     pub faults: FaultMix,
     pub checks: Checks,
@@ -61,6 +71,83 @@ pub struct WorkloadSpec {
     /// of a batch that was written is written again, which `unique` must catch.
     #[serde(default)]
     pub plant_unsequenced_retries: bool,
+}
+
+/// What the clients of a cluster run do.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum ClusterWorkload {
+    /// No clients: Raft elections and broker registrations only.
+    #[default]
+    Elections,
+    /// Clients create topics (RF 1 and 3, a few partitions) on random brokers
+    /// and ask random brokers for Metadata.
+    Topics,
+}
+
+/// The `[cluster]` section: cluster size, the peer network's links, and the
+/// weights of cluster faults (`events` of them drawn per seed; see
+/// `cluster::faults`).
+#[derive(Debug, Clone, Deserialize, PartialEq, Default)]
+#[serde(deny_unknown_fields)]
+pub struct ClusterSpec {
+    /// Brokers, every one a Raft voter (3 or 5).
+    pub nodes: usize,
+    #[serde(default)]
+    pub workload: ClusterWorkload,
+    /// Clients of the topics workload.
+    #[serde(default = "one")]
+    pub clients: usize,
+    /// Peer links: base latency and jitter (ms), and the steady loss,
+    /// duplication and reordering probabilities.
+    #[serde(default = "two")]
+    pub latency_ms: u64,
+    #[serde(default = "three")]
+    pub jitter_ms: u64,
+    #[serde(default)]
+    pub loss: f64,
+    #[serde(default)]
+    pub duplicate: f64,
+    #[serde(default)]
+    pub reorder: f64,
+    #[serde(default)]
+    pub events: usize,
+    /// Crash of a random node, of the current Raft leader (the controller).
+    #[serde(default)]
+    pub crash: u32,
+    #[serde(default)]
+    pub crash_leader: u32,
+    /// Cut the current Raft leader off from every peer.
+    #[serde(default)]
+    pub isolate_leader: u32,
+    /// Symmetric partitions: a minority against a majority, or no side with a majority.
+    #[serde(default)]
+    pub partition_minority: u32,
+    #[serde(default)]
+    pub partition_no_quorum: u32,
+    /// One-way cuts (a node's outbound or inbound links, or one link).
+    #[serde(default)]
+    pub one_way: u32,
+    /// Windows of heavy loss, duplication and reordering.
+    #[serde(default)]
+    pub lossy: u32,
+}
+
+fn two() -> u64 {
+    2
+}
+
+fn three() -> u64 {
+    3
+}
+
+impl ClusterSpec {
+    pub fn total_weight(&self) -> u64 {
+        [self.crash, self.crash_leader, self.isolate_leader, self.partition_minority, self.partition_no_quorum, self.one_way, self.lossy]
+            .iter()
+            .map(|w| u64::from(*w))
+            .sum()
+    }
 }
 
 /// Relative weights of fault kinds (0 = never), and how many faults per run.
@@ -132,6 +219,18 @@ pub struct Checks {
     /// After the faults stop the group becomes stable with every partition assigned.
     #[serde(default)]
     pub group_liveness: bool,
+    /// Cluster runs: one Raft leader per term, terms never go back, committed
+    /// entries never change, every node applies a prefix of one history.
+    #[serde(default)]
+    pub raft_safety: bool,
+    /// Cluster runs: one leader per partition and leader epoch, epochs only
+    /// grow, leader in ISR, ISR within replicas and never empty.
+    #[serde(default)]
+    pub partition_leaders: bool,
+    /// Cluster runs: after healing, one Raft leader known to all and a leader
+    /// for every partition with a live ISR member, within the liveness window.
+    #[serde(default)]
+    pub cluster_liveness: bool,
 }
 
 /// Parse one scenario from TOML text; `origin` (a file name) prefixes every error.
@@ -175,6 +274,14 @@ fn validate(s: &Scenario) -> Result<(), String> {
     if s.nodes == 0 {
         return Err("nodes must be > 0".into());
     }
+    let c = &s.checks;
+    let cluster_checks = c.raft_safety || c.partition_leaders || c.cluster_liveness;
+    if let Some(cl) = &s.cluster {
+        return validate_cluster(s, cl);
+    }
+    if cluster_checks {
+        return Err("cluster checks need a [cluster] section".into());
+    }
     let w = &s.workload;
     if w.partitions <= 0 {
         return Err("workload.partitions must be > 0".into());
@@ -201,6 +308,34 @@ fn validate(s: &Scenario) -> Result<(), String> {
     let c = &s.checks;
     if (c.offsets_monotonic || c.group_assignment || c.group_liveness) && w.group_members == 0 {
         return Err("group checks need workload.group_members > 0".into());
+    }
+    Ok(())
+}
+
+fn validate_cluster(s: &Scenario, c: &ClusterSpec) -> Result<(), String> {
+    if !(3..=7).contains(&c.nodes) {
+        return Err("cluster.nodes must be within 3..=7".into());
+    }
+    if s.nodes != 1 {
+        return Err("a cluster scenario sets cluster.nodes, not nodes".into());
+    }
+    for (name, p) in [("loss", c.loss), ("duplicate", c.duplicate), ("reorder", c.reorder)] {
+        if !(0.0..=1.0).contains(&p) {
+            return Err(format!("cluster.{name} must be within 0..=1"));
+        }
+    }
+    if c.events > 0 && c.total_weight() == 0 {
+        return Err("cluster.events > 0 but every weight is 0".into());
+    }
+    if s.faults != FaultMix::default() {
+        return Err("a cluster scenario draws its faults from [cluster], not [faults]".into());
+    }
+    let k = &s.checks;
+    if k.acked_readable || k.unique || k.consumer_order || k.hw_monotonic || k.valid_batches || k.liveness {
+        return Err("a cluster scenario has only cluster checks (raft_safety, partition_leaders, cluster_liveness)".into());
+    }
+    if k.offsets_monotonic || k.group_assignment || k.group_liveness {
+        return Err("a cluster scenario has no group workload".into());
     }
     Ok(())
 }

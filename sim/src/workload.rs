@@ -731,6 +731,7 @@ mod tests {
                 name: "n0".into(),
                 addr,
                 broker: BrokerConfig { advertised_host: "10.0.0.1".into(), seed, ..Default::default() },
+                cluster: None,
             };
             let d = disk.clone();
             let node =

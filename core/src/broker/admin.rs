@@ -18,9 +18,11 @@ use crate::protocol::messages::delete_topics::{DeletableTopicResult, DeleteTopic
 use crate::protocol::messages::Response;
 use crate::types::TopicId;
 
+use super::cluster::ChangeStatus;
 use super::topic_config::{self, TopicConfig};
 use super::topics::{self, Topic, TopicState};
 use super::{Broker, MetaOp, PartitionState, Pending, ReqCtx, ReqId};
+use crate::cluster::peer::ControllerRequest;
 
 /// Why a topic description is being written.
 #[derive(Debug, Clone)]
@@ -63,6 +65,12 @@ impl Broker {
     /// Create `name` with `partitions` partitions: logs first, description when they are ready.
     pub(crate) fn create_topic(&mut self, name: &str, partitions: usize, config: TopicConfig) -> TopicId {
         let id = self.new_topic_id();
+        self.create_topic_with_id(name, id, partitions, config);
+        id
+    }
+
+    /// Create `name` locally under a given id (cluster mode: the id the metadata holds).
+    pub(crate) fn create_topic_with_id(&mut self, name: &str, id: TopicId, partitions: usize, config: TopicConfig) {
         let mut owners = Vec::with_capacity(partitions);
         for index in 0..partitions {
             owners.push(self.create_partition_log(name, index as i32, &config));
@@ -72,7 +80,6 @@ impl Broker {
             name.to_string(),
             Topic { name: name.to_string(), id, config, partitions: owners, adding: Vec::new(), state: TopicState::Creating },
         );
-        id
     }
 
     fn create_partition_log(&mut self, topic: &str, index: i32, config: &TopicConfig) -> u64 {
@@ -202,6 +209,8 @@ impl Broker {
             }
         }
         self.recheck_all_admin();
+        self.cluster_registry_changed();
+        self.pump_raft();
     }
 
     /// A disk operation on topic descriptions or the data directory finished.
@@ -250,6 +259,8 @@ impl Broker {
                     }
                 }
                 self.recheck_all_admin();
+                self.cluster_registry_changed();
+                self.pump_raft();
             }
             MetaOp::DescriptionRemoved { topic } => {
                 if let Some(why) = failed {
@@ -264,6 +275,8 @@ impl Broker {
                     self.delete_logs(&owners);
                 }
                 self.recheck_all_admin();
+                self.cluster_registry_changed();
+                self.pump_raft();
             }
             MetaOp::OrphanRemoved => {
                 if let Some(why) = failed {
@@ -274,7 +287,7 @@ impl Broker {
     }
 
     /// Start deleting a live topic: description first.
-    fn delete_topic(&mut self, name: &str) {
+    pub(crate) fn delete_topic(&mut self, name: &str) {
         let Some(t) = self.topics.get_mut(name) else { return };
         t.state = TopicState::Deleting;
         tracing::info!(topic = name, "deleting topic");
@@ -292,6 +305,7 @@ impl Broker {
 
     pub(crate) fn handle_create_topics(&mut self, ctx: ReqCtx, req: CreateTopicsRequest) {
         let node = self.config.node_id.0;
+        let clustered = self.cluster.is_some();
         let mut resp = CreateTopicsResponse::default();
         let mut waits = Vec::new();
         let mut seen = std::collections::BTreeMap::new();
@@ -300,7 +314,7 @@ impl Broker {
         }
         for t in &req.topics {
             let mut r = CreatableTopicResult { name: t.name.clone(), num_partitions: -1, replication_factor: -1, ..Default::default() };
-            let outcome = (|| -> Result<(usize, TopicConfig), (i16, String)> {
+            let outcome = (|| -> Result<(usize, i16, TopicConfig), (i16, String)> {
                 if seen[&t.name] > 1 {
                     return Err((
                         error_code::INVALID_REQUEST,
@@ -324,7 +338,8 @@ impl Broker {
                 }
                 let partitions = if !t.assignments.is_empty() {
                     for a in &t.assignments {
-                        if a.broker_ids != [node] {
+                        // In a cluster the controller validates the brokers named.
+                        if !clustered && a.broker_ids != [node] {
                             return Err((
                                 error_code::INVALID_REPLICA_ASSIGNMENT,
                                 format!(
@@ -342,7 +357,7 @@ impl Broker {
                             "Partitions in the assignment must be consecutive from 0".into(),
                         ));
                     }
-                    idx.len()
+                    (idx.len(), t.assignments[0].broker_ids.len() as i16)
                 } else {
                     let n = match t.num_partitions {
                         -1 => self.config.default_partitions,
@@ -355,7 +370,9 @@ impl Broker {
                         n => n,
                     };
                     match t.replication_factor {
-                        -1 | 1 => {}
+                        -1 => {}
+                        rf if clustered && rf > 0 => {}
+                        1 => {}
                         rf if rf <= 0 => return Err((error_code::INVALID_REPLICATION_FACTOR, "Replication factor must be larger than 0, or -1 to use the default value.".into())),
                         rf => {
                             return Err((
@@ -364,8 +381,9 @@ impl Broker {
                             ))
                         }
                     }
-                    n as usize
+                    (n as usize, t.replication_factor.max(1))
                 };
+                let (partitions, replication_factor) = partitions;
                 if self.partitions.len() + partitions > self.config.partitions_max {
                     return Err((
                         error_code::INVALID_PARTITIONS,
@@ -377,21 +395,30 @@ impl Broker {
                 }
                 let config = TopicConfig::from_pairs(t.configs.iter().map(|c| (c.name.as_str(), c.value.as_deref())))
                     .map_err(|m| (error_code::INVALID_CONFIG, m))?;
-                Ok((partitions, config))
+                Ok((partitions, replication_factor, config))
             })();
             match outcome {
                 Err((code, msg)) => {
                     r.error_code = code;
                     r.error_message = Some(msg);
                 }
-                Ok((partitions, config)) => {
+                Ok((partitions, replication_factor, config)) => {
                     r.num_partitions = partitions as i32;
-                    r.replication_factor = 1;
+                    r.replication_factor = replication_factor;
                     if ctx.api_version >= 5 {
                         r.configs = Some(created_configs(&config));
                     }
                     if !req.validate_only {
-                        let id = self.create_topic(&t.name, partitions, config);
+                        let id = if clustered {
+                            let assignment = (!t.assignments.is_empty()).then(|| {
+                                let mut a = t.assignments.clone();
+                                a.sort_by_key(|a| a.partition_index);
+                                a.into_iter().map(|a| a.broker_ids.into_iter().map(crate::types::NodeId).collect()).collect()
+                            });
+                            self.cluster_create_topic(&t.name, partitions as i32, replication_factor, assignment, &config)
+                        } else {
+                            self.create_topic(&t.name, partitions, config)
+                        };
                         r.topic_id = id;
                         waits.push((resp.topics.len(), t.name.clone(), id));
                     }
@@ -423,7 +450,11 @@ impl Broker {
                 Some((n, tid)) => {
                     r.name = Some(n.clone());
                     r.topic_id = tid;
-                    self.delete_topic(&n);
+                    if self.cluster.is_some() {
+                        self.forward(ControllerRequest::DeleteTopic { name: n.clone(), topic_id: tid });
+                    } else {
+                        self.delete_topic(&n);
+                    }
                     waits.push((resp.responses.len(), n, tid));
                 }
             }
@@ -436,6 +467,9 @@ impl Broker {
 
     pub(crate) fn handle_create_partitions(&mut self, ctx: ReqCtx, req: CreatePartitionsRequest) {
         let node = self.config.node_id.0;
+        if self.cluster.is_some() {
+            return self.refuse_create_partitions_in_cluster(ctx, req);
+        }
         let mut resp = CreatePartitionsResponse::default();
         let mut waits = Vec::new();
         for t in &req.topics {
@@ -519,6 +553,19 @@ pub(crate) fn poll(b: &mut Broker, _id: ReqId, mut p: AdminPending) -> Option<Ad
                 match b.topics.get(name) {
                     Some(t) if t.id == *id && t.state == TopicState::Live => false,
                     Some(t) if t.id == *id && t.state == TopicState::Creating => true,
+                    _ if b.cluster.is_some() => match b.cluster_change_status(*id) {
+                        ChangeStatus::Waiting => true,
+                        ChangeStatus::Failed(code, msg) => {
+                            r.error_code = code;
+                            r.error_message = Some(msg);
+                            false
+                        }
+                        ChangeStatus::Gone => {
+                            r.error_code = error_code::UNKNOWN_TOPIC_OR_PARTITION;
+                            r.error_message = Some("The topic was deleted while it was being created".into());
+                            false
+                        }
+                    },
                     _ => {
                         r.error_code = error_code::KAFKA_STORAGE_ERROR;
                         r.error_message = Some("The topic could not be written to disk".into());
@@ -528,8 +575,17 @@ pub(crate) fn poll(b: &mut Broker, _id: ReqId, mut p: AdminPending) -> Option<Ad
             });
             waits.is_empty()
         }
-        AdminKind::DeleteTopics { waits, .. } => {
-            waits.retain(|(_, name, id)| b.topics.get(name).is_some_and(|t| t.id == *id));
+        AdminKind::DeleteTopics { resp, waits } => {
+            waits.retain(|(i, name, id)| {
+                if b.cluster.is_some() {
+                    if let ChangeStatus::Failed(code, msg) = b.cluster_change_status(*id) {
+                        resp.responses[*i].error_code = code;
+                        resp.responses[*i].error_message = Some(msg);
+                        return false;
+                    }
+                }
+                b.topics.get(name).is_some_and(|t| t.id == *id)
+            });
             waits.is_empty()
         }
         AdminKind::CreatePartitions { resp, waits } => {

@@ -208,6 +208,11 @@ impl Broker {
     fn check_topic_resource(&self, resource_type: i8, name: &str) -> Result<(), (i16, String)> {
         match resource_type {
             RESOURCE_TOPIC => match self.live_topic(name) {
+                // A config change here would reach this broker only: the metadata
+                // quorum does not carry config changes yet.
+                Some(_) if self.cluster.is_some() => {
+                    Err((error_code::INVALID_REQUEST, "Altering topic configs is not available in cluster mode yet".into()))
+                }
                 Some(_) => Ok(()),
                 None => Err((error_code::UNKNOWN_TOPIC_OR_PARTITION, format!("The topic '{name}' does not exist."))),
             },

@@ -12,7 +12,7 @@ use crate::protocol::messages::fetch::{FetchRequest, FetchResponse, FetchableTop
 use crate::protocol::messages::Response;
 use crate::types::{Millis, Offset};
 
-use super::{Broker, Pending, ReqCtx, ReqId, LEADER_EPOCH};
+use super::{Broker, Pending, ReqCtx, ReqId};
 
 /// Longest long poll honoured, whatever the client asks.
 const MAX_WAIT_MS_MAX: i64 = 5 * 60 * 1000;
@@ -82,8 +82,7 @@ impl Broker {
                 let error = match (&name, owner) {
                     (None, _) => error_code::UNKNOWN_TOPIC_ID,
                     (Some(_), None) => error_code::UNKNOWN_TOPIC_OR_PARTITION,
-                    _ if p.current_leader_epoch > LEADER_EPOCH.0 => error_code::UNKNOWN_LEADER_EPOCH,
-                    _ => error_code::NONE,
+                    (Some(n), Some(_)) => self.leader_check(n, p.partition, p.current_leader_epoch).err().unwrap_or(error_code::NONE),
                 };
                 parts.push(FetchPart {
                     topic_idx: ti,

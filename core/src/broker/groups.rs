@@ -59,7 +59,7 @@ impl GroupLoad {
 /// The `__consumer_offsets` topic's settings: no time retention (the
 /// coordinator compacts it, see `group::compaction`), segments of
 /// `offsets.topic.segment.bytes`.
-fn offsets_topic_config(segment_bytes: i64) -> TopicConfig {
+pub(crate) fn offsets_topic_config(segment_bytes: i64) -> TopicConfig {
     let mut c = TopicConfig::default();
     c.overrides.insert("retention.ms".into(), "-1".into());
     c.overrides.insert("segment.bytes".into(), segment_bytes.to_string());
@@ -112,6 +112,9 @@ impl Broker {
     }
 
     pub(crate) fn handle_find_coordinator(&mut self, ctx: ReqCtx, req: FindCoordinatorRequest) {
+        if self.cluster.is_some() {
+            return self.handle_find_coordinator_cluster(ctx, req);
+        }
         let keys: Vec<String> = if ctx.api_version >= 4 { req.coordinator_keys.clone() } else { vec![req.key.clone()] };
         let node = self.config.node_id.0;
         let (host, port) = (self.config.advertised_host.clone(), self.config.advertised_port);
@@ -259,6 +262,11 @@ impl Broker {
             return;
         }
         let partition = p.index;
+        // In a cluster, only the partition's leader coordinates its groups.
+        if self.leader_check(OFFSETS_TOPIC, partition, -1).is_err() || self.groups.serves(partition) {
+            return;
+        }
+        let p = &self.partitions[&owner];
         let (next, end) = (p.log.log_start_offset(), p.log.log_end_offset());
         self.groups.begin_load(partition);
         let id = self.new_req_id();

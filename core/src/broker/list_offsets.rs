@@ -8,7 +8,8 @@ use crate::protocol::messages::list_offsets::{
 use crate::protocol::messages::Response;
 use crate::types::Offset;
 
-use super::{Broker, Pending, ReqCtx, ReqId, LEADER_EPOCH};
+use super::{Broker, Pending, ReqCtx, ReqId};
+use crate::types::LeaderEpoch;
 
 pub const LATEST: i64 = -1;
 pub const EARLIEST: i64 = -2;
@@ -20,19 +21,19 @@ pub struct ListOffsetsPending {
     ctx: ReqCtx,
     resp: ListOffsetsResponse,
     /// (owner, read, topic index, partition index) of lookups in flight.
-    lookups: Vec<(u64, ReadId, usize, usize)>,
+    lookups: Vec<(u64, ReadId, usize, usize, LeaderEpoch)>,
 }
 
 impl ListOffsetsPending {
     pub(crate) fn on_found(&mut self, owner: u64, read: ReadId, result: Result<Option<(Offset, i64)>, LogError>) {
         let Some(pos) = self.lookups.iter().position(|l| l.0 == owner && l.1 == read) else { return };
-        let (_, _, ti, pi) = self.lookups.remove(pos);
+        let (_, _, ti, pi, epoch) = self.lookups.remove(pos);
         let r = &mut self.resp.topics[ti].partitions[pi];
         match result {
             Ok(Some((offset, ts))) => {
                 r.offset = offset.0;
                 r.timestamp = ts;
-                r.leader_epoch = LEADER_EPOCH.0;
+                r.leader_epoch = epoch.0;
             }
             Ok(None) => {
                 r.offset = -1;
@@ -59,10 +60,12 @@ impl Broker {
             for p in &t.partitions {
                 let pi = tr.partitions.len();
                 let mut r = answer(p.partition_index, error_code::NONE);
+                let leader = self.leader_check(&t.name, p.partition_index, p.current_leader_epoch);
                 match self.partition_owner(&t.name, p.partition_index) {
                     None => r.error_code = error_code::UNKNOWN_TOPIC_OR_PARTITION,
-                    Some(_) if p.current_leader_epoch > LEADER_EPOCH.0 => r.error_code = error_code::UNKNOWN_LEADER_EPOCH,
+                    Some(_) if leader.is_err() => r.error_code = leader.expect_err("checked"),
                     Some(owner) => {
+                        let epoch = leader.expect("checked");
                         let part = self.partitions.get_mut(&owner).expect("owner exists");
                         if !matches!(part.log.state(), LogState::Ready) {
                             r.error_code = error_code::NOT_LEADER_OR_FOLLOWER;
@@ -73,24 +76,24 @@ impl Broker {
                             match p.timestamp {
                                 LATEST => {
                                     r.offset = hw.0;
-                                    r.leader_epoch = LEADER_EPOCH.0;
+                                    r.leader_epoch = epoch.0;
                                 }
                                 EARLIEST | EARLIEST_LOCAL => {
                                     r.offset = start.0;
-                                    r.leader_epoch = LEADER_EPOCH.0;
+                                    r.leader_epoch = epoch.0;
                                 }
                                 LATEST_TIERED => {}
                                 MAX_TIMESTAMP => match part.log.find_max_timestamp(hw, &mut io) {
                                     Ok(read) => {
                                         part.reads.insert(read, id);
-                                        lookups.push((owner, read, ti, pi));
+                                        lookups.push((owner, read, ti, pi, epoch));
                                     }
                                     Err(_) => r.error_code = error_code::NOT_LEADER_OR_FOLLOWER,
                                 },
                                 ts if ts >= 0 => match part.log.find_offset_by_timestamp(ts, hw, &mut io) {
                                     Ok(read) => {
                                         part.reads.insert(read, id);
-                                        lookups.push((owner, read, ti, pi));
+                                        lookups.push((owner, read, ti, pi, epoch));
                                     }
                                     Err(_) => r.error_code = error_code::NOT_LEADER_OR_FOLLOWER,
                                 },
@@ -116,8 +119,8 @@ pub(crate) fn poll(b: &mut Broker, _id: ReqId, mut p: ListOffsetsPending) -> Opt
     let lost: Vec<(u64, ReadId)> = p
         .lookups
         .iter()
-        .filter(|(owner, _, _, _)| b.partitions.get(owner).is_none_or(|part| matches!(part.log.state(), LogState::Failed(_))))
-        .map(|(owner, read, _, _)| (*owner, *read))
+        .filter(|(owner, _, _, _, _)| b.partitions.get(owner).is_none_or(|part| matches!(part.log.state(), LogState::Failed(_))))
+        .map(|(owner, read, _, _, _)| (*owner, *read))
         .collect();
     for (owner, read) in lost {
         let error = match b.partitions.get_mut(&owner) {

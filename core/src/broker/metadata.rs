@@ -25,6 +25,11 @@ const MISMATCHED_ENDPOINT_TYPE: i16 = 114;
 
 impl Broker {
     pub(crate) fn handle_metadata(&mut self, ctx: ReqCtx, req: MetadataRequest) {
+        if self.cluster.is_some() {
+            let cluster_ops = if req.include_cluster_authorized_operations { CLUSTER_OPS_ALL } else { OPS_NOT_REQUESTED };
+            let topic_ops = if req.include_topic_authorized_operations { TOPIC_OPS_ALL } else { OPS_NOT_REQUESTED };
+            return self.handle_metadata_cluster(ctx, req, cluster_ops, topic_ops);
+        }
         let node = self.config.node_id.0;
         let mut resp = MetadataResponse {
             brokers: vec![MetadataResponseBroker {
@@ -125,6 +130,10 @@ impl Broker {
     }
 
     pub(crate) fn handle_describe_cluster(&mut self, ctx: ReqCtx, req: DescribeClusterRequest) {
+        if self.cluster.is_some() && !(ctx.api_version >= 1 && req.endpoint_type == 2) {
+            let cluster_ops = if req.include_cluster_authorized_operations { CLUSTER_OPS_ALL } else { OPS_NOT_REQUESTED };
+            return self.handle_describe_cluster_cluster(ctx, req, cluster_ops);
+        }
         let mut resp = DescribeClusterResponse {
             error_code: error_code::NONE,
             endpoint_type: req.endpoint_type,

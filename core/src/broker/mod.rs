@@ -23,9 +23,16 @@
 //! - [`topics`], [`topic_config`]: the registry and its persistence.
 //! - [`producer_ids`]: InitProducerId and the persisted producer id blocks.
 //! - [`startup`]: recovery of the data directory.
+//! - Cluster mode: [`cluster`] (the Raft node, heartbeats, the controller, forwarding,
+//!   the local registry following the metadata), [`raft_log`] (the Raft log file),
+//!   [`cluster_requests`] (Metadata, DescribeCluster, FindCoordinator and topic creation
+//!   answered from the metadata).
 
 pub mod admin;
 pub mod cluster;
+pub mod cluster_requests;
+#[cfg(test)]
+mod cluster_tests;
 pub mod configs;
 pub mod connection;
 pub mod dispatch;
@@ -39,6 +46,7 @@ pub mod list_offsets;
 pub mod metadata;
 pub mod produce;
 pub mod producer_ids;
+pub mod raft_log;
 pub mod records_admin;
 pub mod startup;
 #[cfg(test)]
@@ -191,6 +199,8 @@ pub struct Broker {
     logs_closing: bool,
     /// Some connection stopped reading because `pending_disk_ops_max` was reached.
     paused_for_disk: bool,
+    /// Cluster mode's Raft node and controller; `None` standalone.
+    pub(crate) cluster: Option<cluster::ClusterNode>,
 }
 
 impl Broker {
@@ -223,8 +233,10 @@ impl Broker {
             sync_check: false,
             logs_closing: false,
             paused_for_disk: false,
+            cluster: None,
         };
         b.begin_startup();
+        b.cluster_start();
         b
     }
 
@@ -265,6 +277,9 @@ impl Broker {
             Phase::ShuttingDown => Some(self.next_flush),
             _ => None,
         };
+        if let Some(c) = self.cluster_timeout() {
+            t = Some(t.map_or(c, |t| t.min(c)));
+        }
         for p in self.pending.values() {
             if let Pending::Fetch(f) = p {
                 if let Some(d) = f.deadline() {
@@ -438,6 +453,8 @@ impl Broker {
         };
         if owner == META_OWNER {
             self.on_meta_done(id, result);
+        } else if owner == cluster::RAFT_OWNER {
+            self.on_raft_disk_done(id, result);
         } else if let Some(p) = self.partitions.get_mut(&owner) {
             let mut io = IoScope { queue: &mut self.disk, owner };
             let events = p.log.on_disk_done(id, result, self.now, &mut io);
@@ -564,6 +581,7 @@ impl Broker {
 
     fn on_tick(&mut self) {
         let now = self.now;
+        self.cluster_tick();
         if now >= self.next_flush {
             self.next_flush = now.plus_ms(self.config.flush_interval_ms);
             let owners: Vec<u64> = self.partitions.iter().filter(|(_, p)| p.is_ready() && p.log.needs_sync()).map(|(o, _)| *o).collect();
@@ -683,6 +701,13 @@ impl Broker {
             self.phase = Phase::Serving;
             tracing::info!(topics = self.topics.len(), partitions = self.partitions.len(), "recovery finished; serving");
             self.out.push_back(Output::Ready);
+            self.cluster_registry_changed();
+            self.pump_raft();
         }
+    }
+
+    /// Whether recovery of the local data directory finished.
+    pub(crate) fn startup_done(&self) -> bool {
+        self.phase != Phase::Starting
     }
 }

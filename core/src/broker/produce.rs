@@ -19,7 +19,7 @@ use crate::protocol::messages::Response;
 use crate::records::{self, ValidationLimits};
 use crate::types::Offset;
 
-use super::{Broker, Pending, ReqCtx, ReqId, LEADER_EPOCH};
+use super::{Broker, Pending, ReqCtx, ReqId};
 
 pub struct ProducePending {
     ctx: ReqCtx,
@@ -109,6 +109,8 @@ impl Broker {
         let Some(owner) = self.partition_owner(topic, index) else {
             return Err(partition_error(index, error_code::UNKNOWN_TOPIC_OR_PARTITION, None));
         };
+        let epoch = self.leader_check(topic, index, -1).map_err(|code| partition_error(index, code, None))?;
+        self.replication_check(topic, index, acks).map_err(|(code, msg)| partition_error(index, code, Some(msg)))?;
         if super::groups::is_internal(topic) {
             // Only the coordinator writes the offsets topic (Kafka: "Cannot append to internal topic").
             return Err(partition_error(
@@ -152,7 +154,7 @@ impl Broker {
             _ => return Err(partition_error(index, error_code::NOT_LEADER_OR_FOLLOWER, None)),
         }
         let mut io = IoScope { queue: &mut self.disk, owner };
-        match p.log.append(&batches, LEADER_EPOCH, now, &mut io) {
+        match p.log.append(&batches, epoch, now, &mut io) {
             Ok(a) => {
                 let r = PartitionProduceResponse {
                     index,

@@ -29,6 +29,7 @@ use crate::protocol::messages::init_producer_id::{InitProducerIdRequest, InitPro
 use crate::protocol::messages::Response;
 
 use super::{Broker, MetaOp, Pending, ReqCtx, ReqId};
+use crate::cluster::peer::ControllerRequest;
 
 /// Ids per block (Kafka's `ProducerIdsBlock.PRODUCER_ID_BLOCK_SIZE`).
 pub const BLOCK_SIZE: i64 = 1000;
@@ -101,6 +102,15 @@ impl ProducerIds {
         (self.known && !self.requesting && self.next >= self.end).then_some(self.end)
     }
 
+    /// A block granted through the metadata quorum. The quorum's id space is the only
+    /// one in cluster mode (whatever a local file said before does not apply).
+    fn granted_by_controller(&mut self, start: i64, end: i64) {
+        assert!(end > start && start >= 0, "empty or negative block [{start}, {end})");
+        self.requesting = false;
+        self.next = start;
+        self.end = end;
+    }
+
     fn granted(&mut self, start: i64, end: i64) {
         assert!(start >= self.end && end > start, "blocks only move forward: [{start}, {end}) after {}", self.end);
         self.requesting = false;
@@ -151,6 +161,11 @@ impl Broker {
     /// use it once the write completed. (In cluster mode: ask the controller.)
     pub(crate) fn request_producer_id_block(&mut self) {
         let Some(start) = self.producer_ids.wanted_block() else { return };
+        if self.cluster.is_some() {
+            // The controller grants blocks from the cluster-wide id space.
+            self.producer_ids.requesting = self.forward(ControllerRequest::AllocateProducerIds { size: BLOCK_SIZE });
+            return;
+        }
         let end = start.checked_add(BLOCK_SIZE).expect("producer id space exhausted");
         self.producer_ids.requesting = true;
         let id = self.meta_io().submit(DiskOp::ReplaceFile { path: PRODUCER_IDS_FILE.into(), data: encode_block_end(end) });
@@ -161,6 +176,10 @@ impl Broker {
     pub(crate) fn on_producer_id_block(&mut self, start: i64, end: i64, failed: Option<String>) {
         let waiting: Vec<ReqId> = self.pending.iter().filter(|(_, p)| matches!(p, Pending::InitProducerId(_))).map(|(id, _)| *id).collect();
         match failed {
+            None if self.cluster.is_some() => {
+                tracing::debug!(start, end, "producer id block granted by the controller");
+                self.producer_ids.granted_by_controller(start, end);
+            }
             None => {
                 tracing::debug!(start, end, "producer id block persisted");
                 self.producer_ids.granted(start, end);
@@ -176,6 +195,14 @@ impl Broker {
                 }
             }
         }
+        self.recheck.extend(waiting);
+    }
+
+    /// The controller refused a grant (another came first): ask again.
+    pub(crate) fn on_producer_id_block_refused(&mut self, why: &str) {
+        tracing::debug!(why, "producer id block refused; asking again");
+        self.producer_ids.requesting = false;
+        let waiting: Vec<ReqId> = self.pending.iter().filter(|(_, p)| matches!(p, Pending::InitProducerId(_))).map(|(id, _)| *id).collect();
         self.recheck.extend(waiting);
     }
 

@@ -11,7 +11,7 @@ use crate::protocol::messages::offset_for_leader_epoch::{
 use crate::protocol::messages::Response;
 use crate::types::Offset;
 
-use super::{Broker, Pending, ReqCtx, ReqId, LEADER_EPOCH};
+use super::{Broker, Pending, ReqCtx, ReqId};
 
 pub struct DeleteRecordsPending {
     ctx: ReqCtx,
@@ -29,8 +29,10 @@ impl Broker {
             for p in &t.partitions {
                 let mut r =
                     DeleteRecordsPartitionResult { partition_index: p.partition_index, low_watermark: -1, error_code: error_code::NONE };
+                let leader = self.leader_check(&t.name, p.partition_index, -1);
                 match self.partition_owner(&t.name, p.partition_index) {
                     None => r.error_code = error_code::UNKNOWN_TOPIC_OR_PARTITION,
+                    Some(_) if leader.is_err() => r.error_code = leader.expect_err("checked"),
                     Some(owner) => {
                         let part = self.partitions.get_mut(&owner).expect("owner exists");
                         let hw = part.high_watermark();
@@ -77,14 +79,17 @@ impl Broker {
                 let mut r = EpochEndOffset { error_code: error_code::NONE, partition: p.partition, leader_epoch: -1, end_offset: -1 };
                 match self.partition_owner(&t.topic, p.partition).and_then(|o| self.partitions.get(&o)) {
                     None => r.error_code = error_code::UNKNOWN_TOPIC_OR_PARTITION,
-                    Some(_) if p.current_leader_epoch > LEADER_EPOCH.0 => r.error_code = error_code::UNKNOWN_LEADER_EPOCH,
                     Some(part) if !part.is_ready() => r.error_code = error_code::NOT_LEADER_OR_FOLLOWER,
-                    Some(part) => {
-                        if p.leader_epoch >= 0 && p.leader_epoch <= LEADER_EPOCH.0 {
-                            r.leader_epoch = LEADER_EPOCH.0;
+                    Some(part) => match self.leader_check(&t.topic, p.partition, p.current_leader_epoch) {
+                        Err(code) => r.error_code = code,
+                        // Without replication no log diverges: every epoch up to the
+                        // current one ends at the log end offset. (Standalone: epoch 0.)
+                        Ok(epoch) if p.leader_epoch >= 0 && p.leader_epoch <= epoch.0 => {
+                            r.leader_epoch = if self.cluster.is_some() { p.leader_epoch } else { epoch.0 };
                             r.end_offset = part.log.log_end_offset().0;
                         }
-                    }
+                        Ok(_) => {}
+                    },
                 }
                 tr.partitions.push(r);
             }

@@ -131,7 +131,7 @@ impl Broker {
             }
         }
         let loading = self.partitions.values().any(|p| matches!(p.log.state(), crate::log::LogState::Loading));
-        if !loading {
+        if !loading && self.cluster_recovered() {
             self.settle_producer_id_start();
             self.mark_ready();
         }

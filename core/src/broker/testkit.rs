@@ -5,13 +5,14 @@ use std::collections::{BTreeMap, VecDeque};
 
 use bytes::{Bytes, BytesMut};
 
+use crate::cluster::events::ClusterEvent;
 use crate::config::BrokerConfig;
 use crate::io::{DiskOp, DiskRequest, Input, Output};
 use crate::protocol::header::{decode_response_header, RequestHeader};
 use crate::protocol::messages::{Request, Response};
 use crate::protocol::{Reader, Writer};
 use crate::testdisk::TestDisk;
-use crate::types::{ConnId, Millis};
+use crate::types::{ConnId, Millis, NodeId};
 
 use super::Broker;
 
@@ -30,6 +31,9 @@ pub(crate) struct Harness {
     pub closed: Vec<ConnId>,
     pub ready: bool,
     pub shutdown_complete: bool,
+    /// Peer messages sent (cluster mode), for a test to deliver.
+    pub peer_out: Vec<(NodeId, Bytes)>,
+    pub events: Vec<ClusterEvent>,
     next_conn: u64,
     next_correlation: i32,
 }
@@ -40,7 +44,11 @@ impl Harness {
     }
 
     pub fn with_disk(config: BrokerConfig, disk: TestDisk) -> Harness {
-        let now = Millis(1_700_000_000_000);
+        Harness::at(config, disk, Millis(1_700_000_000_000))
+    }
+
+    /// A broker started at `now` (a restart must start later than the last run).
+    pub fn at(config: BrokerConfig, disk: TestDisk, now: Millis) -> Harness {
         let mut h = Harness {
             broker: Broker::new(config, now),
             disk,
@@ -52,6 +60,8 @@ impl Harness {
             closed: Vec::new(),
             ready: false,
             shutdown_complete: false,
+            peer_out: Vec::new(),
+            events: Vec::new(),
             next_conn: 1,
             next_correlation: 1,
         };
@@ -69,6 +79,8 @@ impl Harness {
                 Output::Ready => self.ready = true,
                 Output::ShutdownComplete => self.shutdown_complete = true,
                 Output::PauseReading { .. } | Output::ResumeReading { .. } => {}
+                Output::PeerSend { to, data } => self.peer_out.push((to, data)),
+                Output::Event(e) => self.events.push(e),
             }
         }
     }

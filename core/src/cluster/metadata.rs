@@ -34,6 +34,8 @@ pub const HOST_BYTES_MAX: usize = 255;
 pub const BROKERS_MAX: usize = 1_024;
 /// Most topics.
 pub const TOPICS_MAX: usize = 100_000;
+/// Most producer ids granted at once.
+pub const PRODUCER_ID_BLOCK_MAX: i64 = 1_000_000;
 
 /// The topic config that allows electing a leader from outside the ISR.
 pub const UNCLEAN_LEADER_ELECTION_ENABLE: &str = "unclean.leader.election.enable";
@@ -119,6 +121,10 @@ pub enum Command {
     /// Replaces a partition's ISR if its partition epoch is still
     /// `expected_partition_epoch`; bumps the partition epoch.
     ChangeIsr { topic: String, partition: i32, isr: Vec<NodeId>, expected_partition_epoch: PartitionEpoch },
+    /// Grants `broker` the producer ids `[start, start + size)` (Kafka's
+    /// AllocateProducerIds): `start` must be the next unallocated id, so two grants
+    /// never overlap and ids are unique across the cluster and its restarts.
+    AllocateProducerIds { broker: NodeId, start: i64, size: i64 },
 }
 
 impl Command {
@@ -161,6 +167,8 @@ pub enum Rejection {
     NoLiveReplica,
     IneligibleLeader(NodeId),
     StalePartitionEpoch { current: PartitionEpoch, expected: PartitionEpoch },
+    StaleProducerIdBlock { next: i64, proposed: i64 },
+    InvalidProducerIdBlock(i64),
     InvalidIsr(String),
     LimitReached(&'static str),
 }
@@ -215,6 +223,8 @@ impl Topic {
 pub struct MetadataState {
     brokers: BTreeMap<NodeId, Broker>,
     topics: BTreeMap<String, Topic>,
+    /// The first producer id not yet granted to any broker.
+    next_producer_id: i64,
 }
 
 impl MetadataState {
@@ -226,6 +236,11 @@ impl MetadataState {
 
     pub fn broker(&self, id: NodeId) -> Option<&Broker> {
         self.brokers.get(&id)
+    }
+
+    /// The first producer id not yet granted.
+    pub fn next_producer_id(&self) -> i64 {
+        self.next_producer_id
     }
 
     /// Registered brokers in id order.
@@ -356,6 +371,7 @@ impl MetadataState {
             Command::ChangeIsr { topic, partition, isr, expected_partition_epoch } => {
                 self.change_isr(topic, *partition, isr, *expected_partition_epoch)
             }
+            Command::AllocateProducerIds { broker, start, size } => self.allocate_producer_ids(*broker, *start, *size),
         };
         if cfg!(debug_assertions) {
             self.check_invariants();
@@ -368,6 +384,18 @@ impl MetadataState {
         let cmd = Command::from_bytes(bytes)?;
         self.apply(&cmd)?;
         Ok(cmd)
+    }
+
+    fn allocate_producer_ids(&mut self, broker: NodeId, start: i64, size: i64) -> Result<(), Rejection> {
+        self.registered(broker)?;
+        if !(1..=PRODUCER_ID_BLOCK_MAX).contains(&size) {
+            return Err(Rejection::InvalidProducerIdBlock(size));
+        }
+        if start != self.next_producer_id {
+            return Err(Rejection::StaleProducerIdBlock { next: self.next_producer_id, proposed: start });
+        }
+        self.next_producer_id = start.checked_add(size).ok_or(Rejection::InvalidProducerIdBlock(size))?;
+        Ok(())
     }
 
     fn registered(&self, id: NodeId) -> Result<&Broker, Rejection> {

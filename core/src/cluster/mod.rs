@@ -12,6 +12,7 @@
 pub mod controller;
 pub mod events;
 pub mod metadata;
+pub mod peer;
 pub mod raft;
 
 #[cfg(test)]

@@ -464,6 +464,13 @@ impl RaftNode {
     /// A message from a peer. Messages from unknown peers or of local types are dropped
     /// (returned as an error for tracing).
     pub fn step(&mut self, message: Message) -> Result<(), String> {
+        // raft-rs installs a snapshot without looking inside; an unreadable one would
+        // only fail later, in `ready`. Refuse it here (the leader sends another).
+        if message.get_msg_type() == ::raft::eraftpb::MessageType::MsgSnapshot {
+            if let Err(e) = MetadataState::from_snapshot(&message.get_snapshot().data) {
+                return Err(format!("unreadable snapshot from {}: {e}", message.from));
+            }
+        }
         let r = self.raw.step(message).map_err(|e| e.to_string());
         self.after_input();
         r
@@ -635,6 +642,18 @@ impl RaftNode {
             RaftWrite { snapshot: Some(snap.write_to_bytes().expect("encode")), discard_log: false, entries: Vec::new(), hard_state: None };
         self.raw.mut_store().install_snapshot(snap, false);
         self.emit_persist(write, None, Vec::new());
+    }
+
+    /// The whole storage as one write: what a rewritten log file holds. Only meaningful
+    /// when every earlier write is durable (nothing in flight), as the log file ensures.
+    pub fn full_write(&self) -> RaftWrite {
+        let store = self.raw.store();
+        RaftWrite {
+            snapshot: Some(store.snapshot.write_to_bytes().expect("encode")),
+            discard_log: true,
+            entries: store.entries.iter().map(|e| e.write_to_bytes().expect("encode")).collect(),
+            hard_state: Some(store.hard_state.write_to_bytes().expect("encode")),
+        }
     }
 
     // ---- queries ----

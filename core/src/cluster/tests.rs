@@ -807,3 +807,26 @@ fn recovery_rejects_a_broken_log() {
     assert!(RaftWrite::from_bytes(&[1, 2, 3, 4, 5]).is_err());
     assert!(decode_message(&[0xff, 0xff]).is_none());
 }
+
+/// Producer id blocks are granted in order from one cluster-wide counter: a grant
+/// computed on a stale state is rejected, so two brokers never get overlapping ids.
+#[test]
+fn producer_id_blocks_never_overlap() {
+    let mut s = MetadataState::new();
+    let addr = |p| Address { host: "h".into(), port: p };
+    s.apply(&Command::RegisterBroker { id: NodeId(0), address: addr(1), incarnation: 1 }).unwrap();
+    s.apply(&Command::RegisterBroker { id: NodeId(1), address: addr(2), incarnation: 1 }).unwrap();
+    s.apply(&Command::AllocateProducerIds { broker: NodeId(0), start: 0, size: 1000 }).unwrap();
+    assert_eq!(s.next_producer_id(), 1000);
+    let stale = Command::AllocateProducerIds { broker: NodeId(1), start: 0, size: 1000 };
+    assert_eq!(s.apply(&stale), Err(Rejection::StaleProducerIdBlock { next: 1000, proposed: 0 }));
+    assert_eq!(
+        s.apply(&Command::AllocateProducerIds { broker: NodeId(1), start: 1000, size: 0 }),
+        Err(Rejection::InvalidProducerIdBlock(0))
+    );
+    assert!(s.apply(&Command::AllocateProducerIds { broker: NodeId(9), start: 1000, size: 10 }).is_err(), "unknown broker");
+    s.apply(&Command::AllocateProducerIds { broker: NodeId(1), start: 1000, size: 1000 }).unwrap();
+    assert_eq!(s.next_producer_id(), 2000);
+    let back = MetadataState::from_snapshot(&s.to_snapshot()).unwrap();
+    assert_eq!(back.next_producer_id(), 2000, "the counter survives snapshots");
+}

@@ -1,17 +1,23 @@
-//! The checkers (DESIGN §5), one file each, for a single node. Each judges the
-//! [`Ledger`] of one finished run and returns its violations; a scenario's
-//! [`Checks`] says which apply.
+//! The checkers (DESIGN §5), one file each. The single-node ones judge the
+//! [`Ledger`] of one finished run; the cluster ones (`raft_safety`,
+//! `partition_leaders`, `cluster_liveness`) judge the [`TaggedEvent`]s every
+//! node reported. Each returns its violations; a scenario's [`Checks`] says
+//! which apply.
 
+use crate::cluster::TaggedEvent;
 use crate::ledger::Ledger;
 use crate::scenario::Checks;
 
 pub mod acked_readable;
+pub mod cluster_liveness;
 pub mod consumer_order;
 pub mod group_assignment;
 pub mod group_liveness;
 pub mod hw_monotonic;
 pub mod liveness;
 pub mod offsets_monotonic;
+pub mod partition_leaders;
+pub mod raft_safety;
 pub mod unique;
 pub mod valid_batches;
 
@@ -56,12 +62,37 @@ pub fn run_checks(checks: &Checks, ledger: &Ledger) -> Vec<Violation> {
         if !enabled {
             continue;
         }
-        let messages = check(ledger);
-        let total = messages.len();
-        out.extend(messages.into_iter().take(MAX_PER_CHECKER).map(|message| Violation { checker, message }));
-        if total > MAX_PER_CHECKER {
-            out.push(Violation { checker, message: format!("... and {} more", total - MAX_PER_CHECKER) });
+        out.extend(capped(checker, check(ledger)));
+    }
+    out
+}
+
+/// A cluster checker: every node's events in, one message per violation out.
+pub type ClusterChecker = fn(&[TaggedEvent]) -> Vec<String>;
+
+/// Run the enabled cluster safety checkers (`raft_safety`, `partition_leaders`)
+/// over every node's events. `cluster_liveness` is judged by the runner at the
+/// end of its window.
+pub fn run_cluster_checks(checks: &Checks, events: &[TaggedEvent]) -> Vec<Violation> {
+    let all: [(bool, &'static str, ClusterChecker); 2] = [
+        (checks.raft_safety, raft_safety::NAME, raft_safety::check),
+        (checks.partition_leaders, partition_leaders::NAME, partition_leaders::check),
+    ];
+    let mut out = Vec::new();
+    for (enabled, checker, check) in all {
+        if enabled {
+            out.extend(capped(checker, check(events)));
         }
+    }
+    out
+}
+
+/// At most [`MAX_PER_CHECKER`] violations of one checker, then a count of the rest.
+pub fn capped(checker: &'static str, messages: Vec<String>) -> Vec<Violation> {
+    let total = messages.len();
+    let mut out: Vec<Violation> = messages.into_iter().take(MAX_PER_CHECKER).map(|message| Violation { checker, message }).collect();
+    if total > MAX_PER_CHECKER {
+        out.push(Violation { checker, message: format!("... and {} more", total - MAX_PER_CHECKER) });
     }
     out
 }
@@ -101,6 +132,7 @@ mod tests {
             offsets_monotonic: true,
             group_assignment: true,
             group_liveness: true,
+            ..Default::default()
         };
         assert_eq!(run_checks(&all, &clean_ledger()), vec![]);
     }

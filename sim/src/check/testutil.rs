@@ -79,3 +79,60 @@ pub fn generation(generation: i32, members: &[&str]) -> crate::group_ledger::Gen
         answered_ns: 5,
     }
 }
+
+/// Cluster events for the cluster checkers' unit tests: `(node, incarnation)` then the fields.
+pub mod cluster {
+    use chronik_core::cluster::events::ClusterEvent;
+    use chronik_core::cluster::metadata::PartitionEpoch;
+    use chronik_core::cluster::raft::Role;
+    use chronik_core::types::{LeaderEpoch, NodeId};
+
+    use crate::cluster::TaggedEvent;
+
+    fn tag(node: usize, incarnation: u32, event: ClusterEvent) -> TaggedEvent {
+        TaggedEvent { at_ms: 0, node, incarnation, event }
+    }
+
+    pub fn state(node: usize, inc: u32, term: u64, role: Role, leader: Option<i32>) -> TaggedEvent {
+        tag(node, inc, ClusterEvent::RaftState { term, role, leader: leader.map(NodeId), commit: 0 })
+    }
+
+    pub fn leader(node: usize, inc: u32, term: u64) -> TaggedEvent {
+        state(node, inc, term, Role::Leader, Some(node as i32))
+    }
+
+    pub fn follower(node: usize, inc: u32, term: u64, leader: Option<i32>) -> TaggedEvent {
+        state(node, inc, term, Role::Follower, leader)
+    }
+
+    pub fn applied(node: usize, inc: u32, index: u64, term: u64, digest: u64) -> TaggedEvent {
+        tag(node, inc, ClusterEvent::Applied { index, term, digest, accepted: true })
+    }
+
+    pub fn snapshot(node: usize, inc: u32, index: u64, term: u64) -> TaggedEvent {
+        tag(node, inc, ClusterEvent::SnapshotInstalled { index, term })
+    }
+
+    /// Partition `t-p` as of `index`, seen by `node` (incarnation 0).
+    #[allow(clippy::too_many_arguments)]
+    pub fn partition(node: usize, index: u64, p: i32, replicas: &[i32], isr: &[i32], leader: Option<i32>, le: i32, pe: i32) -> TaggedEvent {
+        tag(
+            node,
+            0,
+            ClusterEvent::Partition {
+                index,
+                topic: "t".into(),
+                partition: p,
+                replicas: replicas.iter().map(|r| NodeId(*r)).collect(),
+                isr: isr.iter().map(|r| NodeId(*r)).collect(),
+                leader: leader.map(NodeId),
+                leader_epoch: LeaderEpoch(le),
+                partition_epoch: PartitionEpoch(pe),
+            },
+        )
+    }
+
+    pub fn broker(node: usize, index: u64, id: i32, fenced: bool) -> TaggedEvent {
+        tag(node, 0, ClusterEvent::Broker { index, id: NodeId(id), incarnation: Some(1), fenced })
+    }
+}

@@ -12,6 +12,11 @@ use super::{run_seed, SeedReport};
 
 /// Seeds per scenario in the default sweep.
 pub const DEFAULT_SEEDS: u64 = 32;
+/// Seeds per cluster scenario in the default run (a cluster seed costs several
+/// single-node ones); `--seeds` sweeps them as far as asked.
+pub const CLUSTER_DEFAULT_SEEDS: u64 = 8;
+/// The cluster scenario whose seed 1 runs twice for the determinism check.
+pub const CLUSTER_SCENARIO: &str = "cluster-five-mixed";
 /// Seeds the planted-bug check may take to catch its bug.
 pub const PLANTED_BUG_SEEDS_MAX: u64 = 40;
 /// The scenario the planted bug runs in: crashes during acks=all bursts.
@@ -89,12 +94,23 @@ fn repro(seed: u64, scenario: &str, plant_bug: Option<&str>) -> String {
     format!("cargo test -p sim -- --seed {seed} --scenario {scenario}{bug}")
 }
 
+/// The fault schedule of a run, single-node or cluster.
+fn schedule_of(r: &SeedReport) -> String {
+    match &r.cluster {
+        Some(c) => c.schedule.to_string(),
+        None => r.schedule.to_string(),
+    }
+}
+
 fn print_failure(r: &SeedReport, plant_bug: Option<&str>) {
     println!("FAILED seed {} scenario {}: {} violation(s)", r.seed, r.scenario, r.violations.len());
     for v in r.violations.iter().take(10) {
         println!("  [{}] {}", v.checker, v.message);
     }
-    println!("  fault schedule:\n{}", r.schedule);
+    println!("  fault schedule:\n{}", schedule_of(r));
+    if let Some(c) = &r.cluster {
+        println!("  cluster: {c}");
+    }
     println!("  reproduce: {}", repro(r.seed, &r.scenario, plant_bug));
 }
 
@@ -165,7 +181,10 @@ pub fn main(raw: Vec<String>) -> i32 {
             if !r.violations.is_empty() {
                 print_failure(&r, args.plant_bug.as_deref());
             } else {
-                println!("  fault schedule:\n{}", r.schedule);
+                println!("  fault schedule:\n{}", schedule_of(&r));
+                if let Some(c) = &r.cluster {
+                    println!("  cluster: {c}");
+                }
                 println!("  verdict: ok");
             }
             tally(&r, true, args.plant_bug.as_deref());
@@ -178,6 +197,7 @@ pub fn main(raw: Vec<String>) -> i32 {
     let (lo, hi) = args.seeds.unwrap_or((0, DEFAULT_SEEDS));
     let mut sim_ms = 0u64;
     for s in &scenarios {
+        let hi = if args.seeds.is_none() && s.cluster.is_some() { lo + CLUSTER_DEFAULT_SEEDS } else { hi };
         for seed in lo..hi {
             let r = run_seed(seed, s, &knobs);
             sim_ms += r.sim_ms;
@@ -251,6 +271,24 @@ pub fn main(raw: Vec<String>) -> i32 {
             }
             None => {
                 println!("FAILED no scenario {IDEMPOTENT_SCENARIO} for its planted-bug check");
+                failed += 1;
+            }
+        }
+        match pick(CLUSTER_SCENARIO) {
+            Some(s) => {
+                let a = run_seed(1, &s, &Knobs::default());
+                let b = run_seed(1, &s, &Knobs::default());
+                let events = |r: &SeedReport| r.cluster.as_ref().map(|c| c.events);
+                if a.trace_hash == b.trace_hash && a.trace_lines == b.trace_lines && events(&a) == events(&b) {
+                    println!("determinism: seed 1 of {} twice -> trace hash {:016x} both times", s.name, a.trace_hash);
+                    passed += 1;
+                } else {
+                    println!("FAILED determinism: seed 1 of {} gave trace hashes {:016x} and {:016x}", s.name, a.trace_hash, b.trace_hash);
+                    failed += 1;
+                }
+            }
+            None => {
+                println!("FAILED no scenario {CLUSTER_SCENARIO} for the cluster determinism check");
                 failed += 1;
             }
         }

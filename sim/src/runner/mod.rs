@@ -10,6 +10,7 @@
 //! 4. The scenario's checks judge the ledger.
 
 pub mod cli;
+pub mod cluster;
 pub mod seeds;
 
 use std::collections::BTreeSet;
@@ -60,6 +61,8 @@ pub struct SeedReport {
     pub group: Option<GroupStats>,
     /// Idempotent producers' retries, and those answered NONE after an unanswered attempt.
     pub idempotent_retries: (u64, u64),
+    /// What a cluster run did (`None` for single-node runs).
+    pub cluster: Option<cluster::ClusterStats>,
 }
 
 /// Counts of what a group workload recorded.
@@ -82,7 +85,7 @@ impl SeedReport {
             "seed {} scenario {}: {} fault(s), {} value(s) produced, {} acknowledged, {} violation(s), {} trace lines, trace hash {:016x}",
             self.seed,
             self.scenario,
-            self.schedule.events.len(),
+            self.schedule.events.len() + self.cluster.as_ref().map_or(0, |c| c.schedule.events.len()),
             self.produced,
             self.acked,
             self.violations.len(),
@@ -103,6 +106,13 @@ fn node_addr(i: usize) -> SocketAddr {
 /// Run `seed` of `scenario` with the given (test-only) knobs.
 pub fn run_seed(seed: u64, scenario: &Scenario, knobs: &Knobs) -> SeedReport {
     let started = Instant::now();
+    if scenario.cluster.is_some() {
+        let rt = Runtime::with_seed_and_config(seed, madsim::Config::default());
+        let (scenario, knobs) = (scenario.clone(), knobs.clone());
+        let mut report = rt.block_on(async move { cluster::simulate(seed, scenario, knobs).await });
+        report.wall = started.elapsed();
+        return report;
+    }
     let mut config = madsim::Config::default();
     let (lat_lo, lat_hi) = scenario.faults.net_latency_ms;
     if lat_hi > 0 {
@@ -150,6 +160,7 @@ async fn simulate(seed: u64, scenario: Scenario, knobs: Knobs) -> SeedReport {
                 },
                 ..Default::default()
             },
+            cluster: None,
         };
         let (d, t) = (disk.clone(), trace.clone());
         let node =
@@ -272,6 +283,7 @@ async fn simulate(seed: u64, scenario: Scenario, knobs: Knobs) -> SeedReport {
         produced: acked + failed + unknown,
         group,
         idempotent_retries,
+        cluster: None,
     }
 }
 

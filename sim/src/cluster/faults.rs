@@ -1,0 +1,200 @@
+//! Cluster fault schedules: a list of timed [`ClusterFault`]s drawn from the
+//! seed and the scenario's `[cluster]` weights, printed when a seed fails.
+//!
+//! Faults that name "the leader" are resolved when they happen, from the
+//! latest `RaftState` events ([`crate::cluster::current_leader`]); the drawn
+//! `fallback` node is hit when no leader is known.
+
+use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use crate::scenario::ClusterSpec;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClusterFault {
+    /// Power loss of a node (unsynced writes lost, the Raft log's tail too); it
+    /// restarts after the given time.
+    Crash { node: usize, restart_after_ms: u64 },
+    /// Power loss of the current Raft leader (the controller).
+    CrashLeader { fallback: usize, restart_after_ms: u64 },
+    /// The current Raft leader can neither send nor receive peer messages.
+    IsolateLeader { fallback: usize, duration_ms: u64 },
+    /// Symmetric partition into `groups` (minority against majority, or no
+    /// group with a majority).
+    Partition { groups: Vec<Vec<usize>>, duration_ms: u64 },
+    /// Messages from `from` to `to` are dropped; the other way works.
+    OneWay { from: Vec<usize>, to: Vec<usize>, duration_ms: u64 },
+    /// For a while the links lose, duplicate and hold back messages (per mille).
+    Lossy { loss_per_mille: u32, duplicate_per_mille: u32, reorder_per_mille: u32, duration_ms: u64 },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ClusterSchedule {
+    /// (simulated ms from the start, fault), sorted by time.
+    pub events: Vec<(u64, ClusterFault)>,
+}
+
+/// The kinds in a fixed order (the order of draws; changing it changes every schedule).
+const KINDS: usize = 7;
+
+impl ClusterSchedule {
+    /// Draw `spec.events` faults over `duration_ms` from `seed`, each kind by weight.
+    /// Crashes restart after 0.2-4 s; cuts and lossy windows last 0.5-5 s.
+    pub fn generate(seed: u64, spec: &ClusterSpec, duration_ms: u64) -> ClusterSchedule {
+        let n = spec.nodes;
+        let weights: [u64; KINDS] = [
+            spec.crash,
+            spec.crash_leader,
+            spec.isolate_leader,
+            spec.partition_minority,
+            spec.partition_no_quorum,
+            spec.one_way,
+            spec.lossy,
+        ]
+        .map(u64::from);
+        let total: u64 = weights.iter().sum();
+        if total == 0 || n == 0 || duration_ms == 0 {
+            return ClusterSchedule::default();
+        }
+        let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x636c_7573_7465_7221);
+        let mut events = Vec::with_capacity(spec.events);
+        for _ in 0..spec.events {
+            let at = rng.gen_range(0..duration_ms);
+            let node = rng.gen_range(0..n);
+            let mut pick = rng.gen_range(0..total);
+            let mut kind = 0;
+            while pick >= weights[kind] {
+                pick -= weights[kind];
+                kind += 1;
+            }
+            let cut_ms = rng.gen_range(500..=5_000);
+            let fault = match kind {
+                0 => ClusterFault::Crash { node, restart_after_ms: rng.gen_range(200..=4_000) },
+                1 => ClusterFault::CrashLeader { fallback: node, restart_after_ms: rng.gen_range(200..=4_000) },
+                2 => ClusterFault::IsolateLeader { fallback: node, duration_ms: cut_ms },
+                3 => ClusterFault::Partition { groups: minority_split(&mut rng, n), duration_ms: cut_ms },
+                4 => ClusterFault::Partition { groups: no_quorum_split(&mut rng, n), duration_ms: cut_ms },
+                5 => one_way(&mut rng, n, node, cut_ms),
+                _ => ClusterFault::Lossy {
+                    loss_per_mille: rng.gen_range(50..=400),
+                    duplicate_per_mille: rng.gen_range(0..=200),
+                    reorder_per_mille: rng.gen_range(0..=300),
+                    duration_ms: cut_ms,
+                },
+            };
+            events.push((at, fault));
+        }
+        events.sort_by_key(|(at, _)| *at);
+        ClusterSchedule { events }
+    }
+}
+
+/// A minority (1 to (n-1)/2 nodes) against the rest.
+fn minority_split(rng: &mut ChaCha8Rng, n: usize) -> Vec<Vec<usize>> {
+    let mut nodes: Vec<usize> = (0..n).collect();
+    nodes.shuffle(rng);
+    let k = rng.gen_range(1..=((n - 1) / 2).max(1));
+    let (minority, rest) = nodes.split_at(k);
+    let (mut a, mut b) = (minority.to_vec(), rest.to_vec());
+    a.sort();
+    b.sort();
+    vec![a, b]
+}
+
+/// Groups of at most (n-1)/2 nodes each: no side has a quorum.
+fn no_quorum_split(rng: &mut ChaCha8Rng, n: usize) -> Vec<Vec<usize>> {
+    let mut nodes: Vec<usize> = (0..n).collect();
+    nodes.shuffle(rng);
+    let size = ((n - 1) / 2).max(1);
+    nodes
+        .chunks(size)
+        .map(|c| {
+            let mut g = c.to_vec();
+            g.sort();
+            g
+        })
+        .collect()
+}
+
+/// One node's outbound or inbound links, or a single link, cut one way.
+fn one_way(rng: &mut ChaCha8Rng, n: usize, node: usize, duration_ms: u64) -> ClusterFault {
+    let others: Vec<usize> = (0..n).filter(|o| *o != node).collect();
+    match rng.gen_range(0..3) {
+        0 => ClusterFault::OneWay { from: vec![node], to: others, duration_ms },
+        1 => ClusterFault::OneWay { from: others, to: vec![node], duration_ms },
+        _ => ClusterFault::OneWay { from: vec![node], to: vec![*others.choose(rng).expect("n > 1")], duration_ms },
+    }
+}
+
+impl std::fmt::Display for ClusterSchedule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (at, fault) in &self.events {
+            writeln!(f, "  t={at}ms {fault:?}")?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(nodes: usize) -> ClusterSpec {
+        ClusterSpec {
+            nodes,
+            events: 300,
+            crash: 1,
+            crash_leader: 1,
+            isolate_leader: 1,
+            partition_minority: 1,
+            partition_no_quorum: 1,
+            one_way: 1,
+            lossy: 1,
+            ..Default::default()
+        }
+    }
+
+    // Proves: the schedule is a function of the seed.
+    #[test]
+    fn deterministic_per_seed() {
+        assert_eq!(ClusterSchedule::generate(5, &spec(3), 20_000), ClusterSchedule::generate(5, &spec(3), 20_000));
+        assert_ne!(ClusterSchedule::generate(5, &spec(3), 20_000), ClusterSchedule::generate(6, &spec(3), 20_000));
+    }
+
+    // Proves: minority splits leave a majority side, no-quorum splits leave none, every node is placed once, one-way cuts never cut a node from itself.
+    #[test]
+    fn splits_have_the_promised_shape() {
+        for n in [3, 5] {
+            for seed in 0..10 {
+                let s = ClusterSchedule::generate(seed, &spec(n), 20_000);
+                assert!(s.events.windows(2).all(|w| w[0].0 <= w[1].0));
+                for (_, f) in &s.events {
+                    match f {
+                        ClusterFault::Partition { groups, .. } => {
+                            let mut all: Vec<usize> = groups.concat();
+                            all.sort();
+                            assert_eq!(all, (0..n).collect::<Vec<_>>());
+                            let majority = groups.iter().filter(|g| g.len() > n / 2).count();
+                            assert!(majority <= 1);
+                        }
+                        ClusterFault::OneWay { from, to, .. } => assert!(from.iter().all(|f| !to.contains(f))),
+                        ClusterFault::Crash { node, restart_after_ms } => assert!(*node < n && (200..=4_000).contains(restart_after_ms)),
+                        _ => {}
+                    }
+                }
+                let shapes = |want_majority: bool| {
+                    s.events.iter().any(|(_, f)| matches!(f, ClusterFault::Partition { groups, .. } if groups.iter().any(|g| g.len() > n / 2) == want_majority))
+                };
+                assert!(shapes(true) && shapes(false), "both minority and no-quorum splits drawn");
+            }
+        }
+    }
+
+    // Proves: no weights, no faults.
+    #[test]
+    fn empty_without_weights() {
+        let s = ClusterSpec { nodes: 3, events: 10, ..Default::default() };
+        assert!(ClusterSchedule::generate(1, &s, 10_000).events.is_empty());
+    }
+}
