@@ -91,13 +91,16 @@ def cluster(request, tmp_path_factory):
 
 
 def admin_of(node: Broker) -> AdminClient:
+    """An AdminClient talking to `node` first. Keep it referenced until its futures are
+    done: a collected client fails them with _DESTROY."""
     return AdminClient(base_conf(node.bootstrap))
 
 
 def describe(node: Broker):
     """(broker ids, controller id or None) from DescribeCluster on `node`; None on error."""
+    a = admin_of(node)
     try:
-        d = admin_of(node).describe_cluster(request_timeout=10).result(timeout=15)
+        d = a.describe_cluster(request_timeout=10).result(timeout=15)
     except Exception:  # noqa: BLE001 - a node that is not ready yet answers with errors
         return None
     controller = d.controller.id if d.controller is not None and d.controller.id >= 0 else None
@@ -136,14 +139,16 @@ def agreed_controller(nodes: list[Broker], live_ids: list[int], exclude: int | N
 
 
 def topic_ids(node: Broker, names: list[str]) -> dict[str, str]:
-    futures = admin_of(node).describe_topics(TopicCollection(names), request_timeout=10)
+    a = admin_of(node)
+    futures = a.describe_topics(TopicCollection(names), request_timeout=10)
     return {name: str(f.result(timeout=15).topic_id) for name, f in futures.items()}
 
 
 def create_topics(node: Broker, specs: list[tuple[str, int, int]]) -> None:
     """Create (name, partitions, replication factor) topics through `node` only."""
     new = [NewTopic(name, num_partitions=p, replication_factor=rf) for name, p, rf in specs]
-    futures = admin_of(node).create_topics(new, operation_timeout=OP_TIMEOUT_S, request_timeout=OP_TIMEOUT_S)
+    a = admin_of(node)
+    futures = a.create_topics(new, operation_timeout=OP_TIMEOUT_S, request_timeout=OP_TIMEOUT_S)
     for name, f in futures.items():
         f.result(timeout=OP_TIMEOUT_S)
 
