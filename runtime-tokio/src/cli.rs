@@ -41,9 +41,10 @@ pub struct Cli {
     #[arg(long, env = "CHRONIK_NODE_ID", default_value_t = 1, global = true)]
     pub node_id: i32,
 
-    /// Cluster id reported to clients.
-    #[arg(long, env = "CHRONIK_CLUSTER_ID", default_value = "chronik-standalone", global = true)]
-    pub cluster_id: String,
+    /// Cluster id reported to clients. Default: `chronik-standalone`, or `chronik-cluster`
+    /// with --voters.
+    #[arg(long, env = "CHRONIK_CLUSTER_ID", global = true)]
+    pub cluster_id: Option<String>,
 
     /// Create a topic when a client produces to or asks metadata for one that does
     /// not exist (Kafka's `auto.create.topics.enable`).
@@ -257,12 +258,17 @@ impl Cli {
 
     /// The core's configuration; `seed` only picks topic ids; `cluster` from [`Cli::cluster_plan`].
     pub fn broker_config(&self, seed: u64, cluster: Option<ClusterConfig>) -> BrokerConfig {
+        let cluster_id = match (&self.cluster_id, &cluster) {
+            (Some(id), _) => id.clone(),
+            (None, None) => "chronik-standalone".into(),
+            (None, Some(_)) => "chronik-cluster".into(),
+        };
         BrokerConfig {
             cluster,
+            cluster_id,
             node_id: NodeId(self.node_id),
             advertised_host: self.advertised_addr.clone(),
             advertised_port: i32::from(self.advertised_port()),
-            cluster_id: self.cluster_id.clone(),
             auto_create_topics: self.auto_create_topics,
             default_partitions: self.num_partitions,
             flush_interval_ms: self.flush_interval_ms,
@@ -293,6 +299,7 @@ mod tests {
         assert!(cfg.auto_create_topics);
         assert_eq!(cfg.default_partitions, 1);
         assert_eq!(cfg.seed, 5);
+        assert_eq!(cfg.cluster_id, "chronik-standalone");
     }
 
     /// Proves global flags are accepted after the subcommand and advertised port follows kafka port.
@@ -335,6 +342,7 @@ mod tests {
         let cfg = cli.broker_config(0, Some(plan.config));
         assert_eq!(cfg.node_id, NodeId(2));
         assert!(cfg.cluster.is_some());
+        assert_eq!(cfg.cluster_id, "chronik-cluster");
 
         let same = parse(&["--node-id", "2", "--kafka-port", "9192", "--voters", VOTERS, "--peer-port", "9193", "--raft-tick-ms", "50"]);
         let plan = same.cluster_plan().unwrap().unwrap();

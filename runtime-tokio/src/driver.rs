@@ -322,11 +322,13 @@ impl Driver {
     }
 }
 
-/// Raft state changes at info (an operator wants to see elections); the rest at debug.
+/// Cluster events at debug. Raft state changes (term, role, leader) are worth an info
+/// line, and the core writes it itself ("metadata quorum state"), as it does for broker
+/// fencing; a second line here would only repeat it.
 fn log_event(event: &ClusterEvent) {
     match event {
         ClusterEvent::RaftState { term, role, leader, commit } => {
-            tracing::info!(term, ?role, leader = leader.map(|l| l.0), commit, "raft state");
+            tracing::debug!(term, ?role, leader = leader.map(|l| l.0), commit, "raft state");
         }
         other => tracing::debug!(event = ?other, "cluster"),
     }

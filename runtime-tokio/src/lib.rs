@@ -6,7 +6,26 @@
 //! and carry out its outputs.
 //!
 //! Modules: [`cli`] (flags), [`clock`], [`lock`] (data directory lock),
-//! [`disk`], [`net`], [`driver`].
+//! [`disk`], [`net`] (client connections), [`peer`] (cluster mode's node-to-node
+//! transport), [`driver`].
+//!
+//! # Cluster mode
+//!
+//! `--voters ID@HOST:PORT,...` (Kafka's `controller.quorum.voters` format: every
+//! node's peer address, this node included) turns a node into one voter of the Raft
+//! metadata quorum; without it the server runs standalone. Three nodes on 127.0.0.1:
+//!
+//! ```text
+//! V=1@127.0.0.1:9093,2@127.0.0.1:9193,3@127.0.0.1:9293
+//! chronik-server --node-id 1 --kafka-port 9092 --voters $V --data-dir /tmp/c1 --bind-addr 127.0.0.1 --advertised-addr 127.0.0.1
+//! chronik-server --node-id 2 --kafka-port 9192 --voters $V --data-dir /tmp/c2 --bind-addr 127.0.0.1 --advertised-addr 127.0.0.1
+//! chronik-server --node-id 3 --kafka-port 9292 --voters $V --data-dir /tmp/c3 --bind-addr 127.0.0.1 --advertised-addr 127.0.0.1
+//! ```
+//!
+//! The peer port is the node's own `--voters` port (`--peer-port` may repeat it);
+//! `--broker-session-timeout-ms`, `--broker-heartbeat-interval-ms` and `--raft-tick-ms`
+//! tune the core's `ClusterConfig`. The driver carries `Output::PeerSend` over
+//! [`peer::PeerTransport`] and hands what arrives to the core as `Input::PeerReceived`.
 
 pub mod cli;
 pub mod clock;
