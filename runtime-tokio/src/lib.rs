@@ -48,6 +48,8 @@ use chronik_core::types::NodeId;
 /// Start the broker described by `cli` and serve until shut down. `Err` carries a
 /// message for the operator; the process should then exit non-zero.
 pub async fn serve(cli: Cli) -> Result<(), String> {
+    // A bad cluster command line is refused before anything is created or bound.
+    let plan = cli.cluster_plan()?;
     let data_dir = prepare_data_dir(&cli.data_dir)?;
     let _lock = lock::DirLock::acquire(&data_dir)?;
     let bind = resolve_bind(&cli.bind_addr, cli.kafka_port).await?;
@@ -60,7 +62,6 @@ pub async fn serve(cli: Cli) -> Result<(), String> {
     let mut clock = clock::Clock::new();
     let now = clock.now();
     let seed = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(0);
-    let plan = cli.cluster_plan()?;
     let peers = match &plan {
         Some(plan) => Some(peer_setup(&cli, plan).await?),
         None => None,
