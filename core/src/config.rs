@@ -53,6 +53,9 @@ pub struct Knobs {
     pub ack_before_sync: bool,
     /// OffsetFetch answers one less than every committed offset above 0.
     pub stale_offset_fetch: bool,
+    /// Raft votes and append acknowledgements leave before their hard state and
+    /// entries are synced (raft-rs's `persisted_messages` sent at once).
+    pub raft_ack_before_persist: bool,
 }
 
 impl Default for BrokerConfig {

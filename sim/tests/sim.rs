@@ -3,7 +3,7 @@
 //! run twice must give the same trace hash) and proves the checkers can fail (a
 //! planted bug must be caught within a bounded number of seeds).
 //!
-//! `cargo test -p sim -- --seed 42 [--scenario NAME] [--plant-bug ack-before-sync|stale-offset-fetch]`
+//! `cargo test -p sim --test sim -- --seed 42 [--scenario NAME] [--plant-bug ack-before-sync|stale-offset-fetch]`
 //! replays one seed and prints its schedule, trace hash and verdict.
 //! `--seeds A..B` and `--scenario NAME` narrow the sweep.
 //!

@@ -36,7 +36,7 @@ use bytes::Bytes;
 
 use crate::cluster::controller::{self, PlacementError};
 use crate::cluster::events::{fnv1a64, ClusterEvent};
-use crate::cluster::metadata::{Address, Command, MetadataState, Rejection};
+use crate::cluster::metadata::{Address, Change, Command, MetadataState, Partition, Rejection};
 use crate::cluster::peer::{ControllerRequest, PeerMessage, ProposalContext};
 use crate::cluster::raft::{decode_message, encode_message, ProposeError, RaftConfig, RaftNode, RaftOutput, Role};
 use crate::config::ClusterConfig;
@@ -209,6 +209,10 @@ impl Broker {
         rc.election_ticks = c.config.election_ticks;
         rc.heartbeat_ticks = c.config.heartbeat_ticks;
         rc.snapshot_interval_entries = c.config.snapshot_interval_entries;
+        #[cfg(feature = "sim-knobs")]
+        {
+            rc.ack_before_persist = self.config.knobs.raft_ack_before_persist;
+        }
         let raft = if writes.is_empty() {
             tracing::info!(node = node.0, voters = ?c.config.voters, "new metadata quorum member: bootstrapping");
             RaftNode::bootstrap(rc, &c.config.voters)
@@ -309,9 +313,9 @@ impl Broker {
                 let mut io = IoScope { queue: &mut self.disk, owner: RAFT_OWNER };
                 c.log.persist(id, &write, &mut io);
             }
-            RaftOutput::Applied { index, term, context, data, result } => {
+            RaftOutput::Applied { index, term, context, data, result, changes } => {
                 self.out.push_back(Output::Event(ClusterEvent::Applied { index, term, digest: fnv1a64(&data), accepted: result.is_ok() }));
-                self.on_applied(index, &context, &data, result);
+                self.on_applied(index, &context, &data, result, changes);
             }
             RaftOutput::ConfChanged { index, voters } => {
                 tracing::info!(index, ?voters, "metadata quorum voters changed");
@@ -327,7 +331,7 @@ impl Broker {
         }
     }
 
-    fn on_applied(&mut self, index: u64, context: &[u8], data: &[u8], result: Result<Command, Rejection>) {
+    fn on_applied(&mut self, index: u64, context: &[u8], data: &[u8], result: Result<Command, Rejection>, changes: Vec<Change>) {
         let me = self.config.node_id;
         let c = self.cluster.as_mut().expect("cluster");
         c.proposed.remove(data);
@@ -340,7 +344,7 @@ impl Broker {
                         Err(r) => self.on_producer_id_block_refused(&r.to_string()),
                         Ok(other) => panic!("allocation context on {other:?}"),
                     }
-                    return self.on_applied_state(index, result);
+                    return self.on_changes(index, changes);
                 }
                 if let Err(r) = &result {
                     // A resent creation that finds its own topic already there succeeded.
@@ -353,51 +357,41 @@ impl Broker {
                 self.recheck_all_admin();
             }
         }
-        self.on_applied_state(index, result);
+        self.on_changes(index, changes);
     }
 
-    fn on_applied_state(&mut self, index: u64, result: Result<Command, Rejection>) {
-        let Ok(cmd) = result else { return };
+    /// Reports what an applied command changed and lets the broker follow it.
+    fn on_changes(&mut self, index: u64, changes: Vec<Change>) {
+        if changes.is_empty() {
+            return;
+        }
         let c = self.cluster.as_mut().expect("cluster");
         c.reconcile_due = true;
-        let state = c.raft.as_ref().expect("applied implies raft").metadata();
-        let mut events = Vec::new();
-        match &cmd {
-            Command::RegisterBroker { id, .. }
-            | Command::FenceBroker { id }
-            | Command::UnfenceBroker { id }
-            | Command::RemoveBroker { id } => {
-                let b = state.broker(*id);
-                tracing::info!(broker = id.0, fenced = b.map(|b| b.fenced), "broker registration changed");
-                events.push(ClusterEvent::Broker {
-                    index,
-                    id: *id,
-                    incarnation: b.map(|b| b.incarnation),
-                    fenced: b.is_none_or(|b| b.fenced),
-                });
-            }
-            Command::CreateTopic { name, .. } => {
-                if let Some(t) = state.topic(name) {
-                    c.known_topics.insert(t.id);
-                    for p in 0..t.partitions.len() {
-                        events.extend(partition_event(state, index, name, p as i32));
+        for change in changes {
+            let event = match change {
+                Change::Broker { id, broker } => {
+                    tracing::info!(broker = id.0, fenced = broker.as_ref().map(|b| b.fenced), "broker registration changed");
+                    ClusterEvent::Broker {
+                        index,
+                        id,
+                        incarnation: broker.as_ref().map(|b| b.incarnation),
+                        fenced: broker.is_none_or(|b| b.fenced),
                     }
                 }
-            }
-            Command::DeleteTopic { .. } | Command::AllocateProducerIds { .. } => {}
-            Command::AssignReplicas { topic, partition, .. }
-            | Command::SetLeader { topic, partition, .. }
-            | Command::ChangeIsr { topic, partition, .. } => {
-                events.extend(partition_event(state, index, topic, *partition));
-                // Requests waiting on this partition re-check (a produce to a leader that lost it).
-                let topic = topic.clone();
-                let waiters: Vec<super::ReqId> =
-                    self.partitions.values().filter(|p| p.topic == topic).flat_map(|p| p.hw_waiters.iter().copied()).collect();
-                self.recheck.extend(waiters);
-            }
-        }
-        for e in events {
-            self.out.push_back(Output::Event(e));
+                Change::TopicCreated { id, .. } => {
+                    self.cluster.as_mut().expect("cluster").known_topics.insert(id);
+                    continue;
+                }
+                Change::TopicDeleted { .. } => continue,
+                Change::Partition { topic, partition, state } => {
+                    // Requests waiting on the partition re-check (a leader that lost it).
+                    let waiters: Vec<super::ReqId> =
+                        self.partitions.values().filter(|p| p.topic == topic).flat_map(|p| p.hw_waiters.iter().copied()).collect();
+                    self.recheck.extend(waiters);
+                    partition_event(index, topic, partition, &state)
+                }
+            };
+            self.out.push_back(Output::Event(event));
         }
     }
 
@@ -408,8 +402,8 @@ impl Broker {
             events.push(ClusterEvent::Broker { index, id: b.id, incarnation: Some(b.incarnation), fenced: b.fenced });
         }
         for t in state.topics() {
-            for p in 0..t.partitions.len() {
-                events.extend(partition_event(state, index, &t.name, p as i32));
+            for (p, state) in t.partitions.iter().enumerate() {
+                events.push(partition_event(index, t.name.clone(), p as i32, state));
             }
         }
         let known: Vec<TopicId> = state.topics().map(|t| t.id).collect();
@@ -778,16 +772,15 @@ impl Broker {
     }
 }
 
-fn partition_event(state: &MetadataState, index: u64, topic: &str, partition: i32) -> Option<ClusterEvent> {
-    let p = state.partition(topic, partition)?;
-    Some(ClusterEvent::Partition {
+fn partition_event(index: u64, topic: String, partition: i32, p: &Partition) -> ClusterEvent {
+    ClusterEvent::Partition {
         index,
-        topic: topic.to_string(),
+        topic,
         partition,
         replicas: p.replicas.clone(),
         isr: p.isr.clone(),
         leader: p.leader,
         leader_epoch: p.leader_epoch,
         partition_epoch: p.partition_epoch,
-    })
+    }
 }

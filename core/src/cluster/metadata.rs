@@ -217,6 +217,30 @@ impl Topic {
     }
 }
 
+/// What one applied command changed, read from the state right after it (so a batch
+/// of entries applied together still reports each entry's own effect).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Change {
+    /// A broker's registration (`None`: removed).
+    Broker {
+        id: NodeId,
+        broker: Option<Broker>,
+    },
+    /// A partition's replicas, ISR, leader or epochs.
+    Partition {
+        topic: String,
+        partition: i32,
+        state: Partition,
+    },
+    TopicCreated {
+        name: String,
+        id: TopicId,
+    },
+    TopicDeleted {
+        name: String,
+    },
+}
+
 /// The whole cluster metadata. Only [`MetadataState::apply`] and
 /// [`MetadataState::from_snapshot`] change it.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -377,6 +401,30 @@ impl MetadataState {
             self.check_invariants();
         }
         result
+    }
+
+    /// The effect of `cmd`, which was just applied to this state.
+    pub fn changes(&self, cmd: &Command) -> Vec<Change> {
+        let partition = |topic: &str, partition: i32| {
+            self.partition(topic, partition).map(|p| Change::Partition { topic: topic.to_string(), partition, state: p.clone() })
+        };
+        match cmd {
+            Command::RegisterBroker { id, .. }
+            | Command::FenceBroker { id }
+            | Command::UnfenceBroker { id }
+            | Command::RemoveBroker { id } => vec![Change::Broker { id: *id, broker: self.broker(*id).cloned() }],
+            Command::CreateTopic { name, .. } => {
+                let Some(t) = self.topic(name) else { return Vec::new() };
+                let mut out = vec![Change::TopicCreated { name: name.clone(), id: t.id }];
+                out.extend((0..t.partitions.len() as i32).filter_map(|p| partition(name, p)));
+                out
+            }
+            Command::DeleteTopic { name } => vec![Change::TopicDeleted { name: name.clone() }],
+            Command::AssignReplicas { topic, partition: p, .. }
+            | Command::SetLeader { topic, partition: p, .. }
+            | Command::ChangeIsr { topic, partition: p, .. } => partition(topic, *p).into_iter().collect(),
+            Command::AllocateProducerIds { .. } => Vec::new(),
+        }
     }
 
     /// Decodes and applies a serialized command (a committed Raft entry).

@@ -49,7 +49,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
-use super::metadata::{Command, MetadataState, Rejection};
+use super::metadata::{Change, Command, MetadataState, Rejection};
 use crate::types::NodeId;
 
 /// The index and term of the snapshot every bootstrapped voter starts from. A node
@@ -86,6 +86,9 @@ pub struct RaftConfig {
     pub snapshot_interval_entries: u64,
     pub message_bytes_max: u64,
     pub inflight_messages_max: usize,
+    /// Planted bug (simulator only): send votes and acknowledgements before persisting.
+    #[cfg(feature = "sim-knobs")]
+    pub ack_before_persist: bool,
 }
 
 impl RaftConfig {
@@ -98,6 +101,8 @@ impl RaftConfig {
             snapshot_interval_entries: 1_000,
             message_bytes_max: 1 << 20,
             inflight_messages_max: 256,
+            #[cfg(feature = "sim-knobs")]
+            ack_before_persist: false,
         }
     }
 
@@ -195,6 +200,8 @@ pub enum RaftOutput {
         context: Vec<u8>,
         data: Vec<u8>,
         result: Result<Command, Rejection>,
+        /// What the command changed, as of right after it (empty if rejected).
+        changes: Vec<Change>,
     },
     ConfChanged {
         index: u64,
@@ -562,6 +569,13 @@ impl RaftNode {
         }
         let committed = rd.take_committed_entries();
         let persisted_messages = rd.take_persisted_messages();
+        #[cfg(feature = "sim-knobs")]
+        let persisted_messages = if self.config.ack_before_persist {
+            self.push_sends(persisted_messages);
+            Vec::new()
+        } else {
+            persisted_messages
+        };
         self.raw.advance_append_async(rd);
         for to in snapshots_to {
             self.raw.report_snapshot(to, ::raft::SnapshotStatus::Finish);
@@ -587,7 +601,9 @@ impl RaftNode {
                 EntryType::EntryNormal if e.data.is_empty() => {} // a new leader's no-op
                 EntryType::EntryNormal => {
                     let result = self.metadata.apply_bytes(&e.data);
+                    let changes = result.as_ref().map(|cmd| self.metadata.changes(cmd)).unwrap_or_default();
                     self.outputs.push(RaftOutput::Applied {
+                        changes,
                         index: e.index,
                         term: e.term,
                         context: e.context.to_vec(),

@@ -12,11 +12,11 @@
 //!   (the epoch is bumped by every change, so two states at one epoch mean two
 //!   histories).
 //!
-//! The checks do not rely on the `index` an event carries: the core reports
-//! the partition's state after the whole batch of entries it applied in one
-//! step, labelled with each entry's index, so one index can show different
-//! states (seen at commit 5b6e417 on every restart, which replays the log in
-//! one batch).
+//! - one entry is one state: every node that reports a partition as of the
+//!   entry at an index reports the same state. (Until 49cb2fb the core read the
+//!   state after a whole batch of applied entries and labelled it with each
+//!   entry's index; this check found that on every restart. The core now reports
+//!   each entry's own effect.)
 //!
 //! A deleted and re-created topic would start its epochs again; the cluster
 //! workloads never delete topics.
@@ -48,6 +48,8 @@ pub fn check(events: &[TaggedEvent]) -> Vec<String> {
     let mut by_epoch: BTreeMap<(String, i32, i32), (State, String)> = BTreeMap::new();
     // (node, incarnation, topic, partition) -> the last state reported by that run.
     let mut runs: BTreeMap<(usize, u32, String, i32), State> = BTreeMap::new();
+    // (topic, partition, index) -> (state, who reported it first).
+    let mut by_index: BTreeMap<(String, i32, u64), (State, String)> = BTreeMap::new();
     let mut reported = BTreeSet::new();
     for e in events {
         let ClusterEvent::Partition { index, topic, partition, replicas, isr, leader, leader_epoch, partition_epoch } = &e.event else {
@@ -97,6 +99,17 @@ pub fn check(events: &[TaggedEvent]) -> Vec<String> {
             }
         }
         runs.insert(run, state.clone());
+        match by_index.get(&(topic.clone(), *partition, *index)) {
+            None => {
+                by_index.insert((topic.clone(), *partition, *index), (state.clone(), at.clone()));
+            }
+            Some((s, first)) if *s != state => {
+                if reported.insert(("index", (topic.clone(), *partition, *index as i32))) {
+                    out.push(format!("{topic}-{partition} as of index {index}: {s:?} ({first}) and {state:?} ({at})"));
+                }
+            }
+            Some(_) => {}
+        }
         match by_epoch.get(&(topic.clone(), *partition, partition_epoch.0)) {
             None => {
                 by_epoch.insert((topic.clone(), *partition, partition_epoch.0), (state, at));
@@ -119,8 +132,7 @@ mod tests {
 
     /// t-0 on replicas 0,1,2: leader 0 (epoch 0), the ISR shrinks, node 0 is
     /// fenced and 1 takes over (epoch 1), then everyone is fenced but the last
-    /// ISR member stays. Reported by two nodes; node 1 reports the first state
-    /// at a later index, as the core does for a batch.
+    /// ISR member stays. Reported by two nodes alike.
     fn good() -> Vec<TaggedEvent> {
         let mut h = vec![
             partition(0, 2, 0, &[0, 1, 2], &[0, 1, 2], Some(0), 0, 0),
@@ -128,10 +140,7 @@ mod tests {
             partition(0, 7, 0, &[0, 1, 2], &[1], Some(1), 1, 2),
             partition(0, 9, 0, &[0, 1, 2], &[1], None, 2, 3),
         ];
-        let mut replay: Vec<_> = h.iter().map(|e| TaggedEvent { node: 1, ..e.clone() }).collect();
-        if let ClusterEvent::Partition { index, .. } = &mut replay[0].event {
-            *index = 5;
-        }
+        let replay: Vec<_> = h.iter().map(|e| TaggedEvent { node: 1, ..e.clone() }).collect();
         h.extend(replay);
         h.push(partition(2, 3, 1, &[2], &[2], Some(2), 0, 0));
         h
@@ -157,6 +166,15 @@ mod tests {
         assert!(v[2].contains("empty ISR"));
     }
 
+    // Proves: two states reported as of one index are reported (a batch labelled with each entry's index).
+    #[test]
+    fn one_index_one_state() {
+        let mut h = good();
+        h.push(TaggedEvent { node: 1, incarnation: 1, ..partition(0, 2, 0, &[0, 1, 2], &[1], None, 2, 3) });
+        let v = check(&h);
+        assert!(v.iter().any(|m| m.contains("as of index 2")), "{v:?}");
+    }
+
     // Proves: two leaders in one leader epoch are reported, even at different indexes from different nodes.
     #[test]
     fn two_leaders_one_epoch() {
@@ -177,7 +195,7 @@ mod tests {
         h.push(TaggedEvent { incarnation: 1, ..partition(0, 2, 0, &[0, 1, 2], &[0, 1, 2], Some(0), 0, 0) });
         assert_eq!(check(&h), Vec::<String>::new());
         let mut h = good();
-        h.push(partition(2, 9, 0, &[0, 1, 2], &[1, 2], None, 2, 3));
+        h.push(partition(2, 19, 0, &[0, 1, 2], &[1, 2], None, 2, 3));
         let v = check(&h);
         assert!(v.len() == 1 && v[0].contains("t-0 partition epoch 3"), "{v:?}");
     }

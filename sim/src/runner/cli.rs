@@ -68,7 +68,7 @@ fn parse(args: Vec<String>) -> Result<Args, String> {
             }
             other => {
                 return Err(format!(
-                "unknown argument {other:?} (use --seed N, --seeds A..B, --scenario NAME, --plant-bug ack-before-sync|stale-offset-fetch)"
+                "unknown argument {other:?} (use --seed N, --seeds A..B, --scenario NAME, --plant-bug ack-before-sync|stale-offset-fetch|raft-ack-before-persist)"
             ))
             }
         }
@@ -80,8 +80,9 @@ fn knobs(plant_bug: Option<&str>) -> Result<Knobs, String> {
     match plant_bug {
         None | Some("") => Ok(Knobs::default()),
         Some("ack-before-sync") => Ok(Knobs { ack_before_sync: true, ..Default::default() }),
+        Some("raft-ack-before-persist") => Ok(Knobs { raft_ack_before_persist: true, ..Default::default() }),
         Some("stale-offset-fetch") => Ok(Knobs { stale_offset_fetch: true, ..Default::default() }),
-        Some(other) => Err(format!("unknown planted bug {other:?} (known: ack-before-sync, stale-offset-fetch)")),
+        Some(other) => Err(format!("unknown planted bug {other:?} (known: ack-before-sync, stale-offset-fetch, raft-ack-before-persist)")),
     }
 }
 
@@ -91,7 +92,7 @@ pub fn repo_root() -> PathBuf {
 
 fn repro(seed: u64, scenario: &str, plant_bug: Option<&str>) -> String {
     let bug = plant_bug.map(|b| format!(" --plant-bug {b}")).unwrap_or_default();
-    format!("cargo test -p sim -- --seed {seed} --scenario {scenario}{bug}")
+    format!("cargo test -p sim --test sim -- --seed {seed} --scenario {scenario}{bug}")
 }
 
 /// The fault schedule of a run, single-node or cluster.
