@@ -1,7 +1,7 @@
 //! The broker task: the one place that owns the [`Broker`].
 //!
-//! Loop: wait for the first of (signal, disk completion, network event, the core's
-//! timer); then take everything else already queued (bounded), handing each to the
+//! Loop: wait for the first of (signal, disk completion, network event, peer
+//! message, the core's timer); then take everything else already queued (bounded), handing each to the
 //! core; tick the core if its timeout is due; then drain all of its outputs into
 //! sockets and the disk executor. Inputs are batched before outputs are drained, so
 //! under load one pass serves many requests.
@@ -9,6 +9,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
+use chronik_core::cluster::events::ClusterEvent;
 use chronik_core::io::{Input, Output};
 use chronik_core::types::{ConnId, Millis};
 use chronik_core::Broker;
@@ -21,11 +22,14 @@ use tokio::time::Instant;
 use crate::clock::Clock;
 use crate::disk::{DiskCompletions, DiskExecutor};
 use crate::net::{self, ConnHandle, NetEvent};
+use crate::peer::{PeerConfig, PeerMessage, PeerTransport};
 
 /// Inputs (events) taken from the channels in one pass before outputs are drained.
 const INPUT_BATCH_MAX: usize = 1024;
 /// Network events queued for the broker task before readers wait.
 pub const NET_EVENTS_QUEUED_MAX: usize = 4096;
+/// Peer messages queued for the broker task before peer readers wait.
+pub const PEER_MESSAGES_QUEUED_MAX: usize = 4096;
 /// How long, after shutdown completed, writers get to flush what was queued.
 const WRITER_FLUSH_TIMEOUT: Duration = Duration::from_secs(5);
 /// Sleep used when the core has no timeout (re-armed every pass anyway).
@@ -62,6 +66,11 @@ pub struct Driver {
     conns: HashMap<ConnId, ConnHandle>,
     listener: Option<TcpListener>,
     acceptor: Option<JoinHandle<()>>,
+    /// Cluster mode only.
+    peers: Option<PeerTransport>,
+    peer_rx: mpsc::Receiver<PeerMessage>,
+    /// Held so `peer_rx` never reports closed (standalone has no transport).
+    _peer_tx: mpsc::Sender<PeerMessage>,
     ready: bool,
     shutting_down: bool,
     shutdown_complete: bool,
@@ -74,8 +83,12 @@ impl Driver {
         disk: DiskExecutor,
         disk_done: mpsc::UnboundedReceiver<DiskCompletions>,
         listener: TcpListener,
+        peers: Option<(PeerConfig, TcpListener)>,
     ) -> Driver {
         let (net_tx, net_rx) = mpsc::channel(NET_EVENTS_QUEUED_MAX);
+        let (peer_tx, peer_rx) = mpsc::channel(PEER_MESSAGES_QUEUED_MAX);
+        // Peers are served from the start: Raft runs while the broker recovers.
+        let peers = peers.map(|(config, listener)| PeerTransport::start(config, listener, peer_tx.clone()));
         Driver {
             broker,
             clock,
@@ -87,6 +100,9 @@ impl Driver {
             conns: HashMap::new(),
             listener: Some(listener),
             acceptor: None,
+            peers,
+            peer_rx,
+            _peer_tx: peer_tx,
             ready: false,
             shutting_down: false,
             shutdown_complete: false,
@@ -126,6 +142,7 @@ impl Driver {
                 _ = sigint.recv() => self.on_signal("SIGINT", &mut shutdown_deadline, shutdown_timeout)?,
                 Some(done) = self.disk_done.recv() => self.on_disk(done),
                 Some(event) = self.net_rx.recv() => self.on_net(event),
+                Some(msg) = self.peer_rx.recv() => self.on_peer(msg),
                 () = &mut timer, if timeout.is_some() => {}
                 () = tokio::time::sleep_until(shutdown_deadline), if self.shutting_down => {
                     tracing::error!(timeout_secs = shutdown_timeout.as_secs(), "shutdown timed out");
@@ -188,6 +205,11 @@ impl Driver {
                 progressed = true;
                 taken += 1;
             }
+            if let Ok(msg) = self.peer_rx.try_recv() {
+                self.on_peer(msg);
+                progressed = true;
+                taken += 1;
+            }
             if !progressed {
                 break;
             }
@@ -228,6 +250,11 @@ impl Driver {
         }
     }
 
+    fn on_peer(&mut self, msg: PeerMessage) {
+        let now = self.clock.now();
+        self.broker.handle(now, Input::PeerReceived { from: msg.from, data: msg.data });
+    }
+
     fn drain_outputs(&mut self) {
         while let Some(output) = self.broker.poll_output() {
             match output {
@@ -254,9 +281,11 @@ impl Driver {
                     self.disk_in_flight += 1;
                     self.disk.submit(request);
                 }
-                // Cluster mode is not wired into this driver yet: peer messages are dropped.
-                Output::PeerSend { to, data } => tracing::debug!(to = to.0, bytes = data.len(), "peer message dropped"),
-                Output::Event(event) => tracing::debug!(?event, "cluster"),
+                Output::PeerSend { to, data } => match &self.peers {
+                    Some(peers) => peers.send(to, data),
+                    None => tracing::debug!(to = to.0, bytes = data.len(), "standalone: peer message dropped"),
+                },
+                Output::Event(event) => log_event(&event),
                 Output::Ready => self.ready = true,
                 Output::ShutdownComplete => {
                     tracing::info!("shutting down: broker reports everything synced");
@@ -268,6 +297,8 @@ impl Driver {
 
     /// Flush what was queued for clients, then close their connections.
     async fn finish(mut self) {
+        // Peers see the connections drop, as after a crash; the core needs no goodbye.
+        self.peers = None;
         if self.disk_in_flight > 0 {
             tracing::warn!(ops = self.disk_in_flight, "disk operations still in flight at exit");
         }
@@ -288,5 +319,17 @@ impl Driver {
             tracing::warn!("some connections did not flush in time");
         }
         tracing::info!(open_files = self.disk.open_files(), "shutdown complete");
+    }
+}
+
+/// Cluster events at debug. Raft state changes (term, role, leader) are worth an info
+/// line, and the core writes it itself ("metadata quorum state"), as it does for broker
+/// fencing; a second line here would only repeat it.
+fn log_event(event: &ClusterEvent) {
+    match event {
+        ClusterEvent::RaftState { term, role, leader, commit } => {
+            tracing::debug!(term, ?role, leader = leader.map(|l| l.0), commit, "raft state");
+        }
+        other => tracing::debug!(event = ?other, "cluster"),
     }
 }
