@@ -23,6 +23,27 @@ const CLUSTER_OPS_ALL: i32 = (1 << 5) | (1 << 7) | (1 << 8) | (1 << 9) | (1 << 1
 /// Kafka's MISMATCHED_ENDPOINT_TYPE: a broker was asked for controller endpoints.
 const MISMATCHED_ENDPOINT_TYPE: i16 = 114;
 
+/// Longest a Metadata request waits for a topic it names to finish being created.
+const CREATION_WAIT_MS: i64 = 1_000;
+
+/// A Metadata request parked until the topics it names are no longer being created
+/// (their logs and description are being written), so that a client retrying after
+/// an auto-creation sees the topic with its partitions rather than a topic that does
+/// not exist yet, as it would from Kafka, whose creation is a metadata update.
+pub struct MetadataPending {
+    ctx: ReqCtx,
+    req: MetadataRequest,
+    pub deadline: crate::types::Millis,
+}
+
+pub(crate) fn poll(b: &mut Broker, _id: super::ReqId, p: MetadataPending) -> Option<MetadataPending> {
+    if p.deadline > b.now && b.names_topic_being_created(&p.req) && !b.phase_is_stopping() {
+        return Some(p);
+    }
+    b.answer_metadata(p.ctx, p.req);
+    None
+}
+
 impl Broker {
     pub(crate) fn handle_metadata(&mut self, ctx: ReqCtx, req: MetadataRequest) {
         if self.cluster.is_some() {
@@ -30,6 +51,25 @@ impl Broker {
             let topic_ops = if req.include_topic_authorized_operations { TOPIC_OPS_ALL } else { OPS_NOT_REQUESTED };
             return self.handle_metadata_cluster(ctx, req, cluster_ops, topic_ops);
         }
+        if self.names_topic_being_created(&req) {
+            let id = self.new_req_id();
+            let deadline = self.now.plus_ms(CREATION_WAIT_MS);
+            self.pending.insert(id, super::Pending::Metadata(MetadataPending { ctx, req, deadline }));
+            return;
+        }
+        self.answer_metadata(ctx, req);
+    }
+
+    fn names_topic_being_created(&self, req: &MetadataRequest) -> bool {
+        req.topics
+            .as_deref()
+            .unwrap_or(&[])
+            .iter()
+            .filter_map(|t| t.name.as_deref())
+            .any(|name| self.topics.get(name).is_some_and(|t| t.state == TopicState::Creating))
+    }
+
+    fn answer_metadata(&mut self, ctx: ReqCtx, req: MetadataRequest) {
         let node = self.config.node_id.0;
         let mut resp = MetadataResponse {
             brokers: vec![MetadataResponseBroker {

@@ -107,6 +107,8 @@ pub enum Pending {
     /// The replay of an offsets partition.
     GroupLoad(groups::GroupLoad),
     InitProducerId(producer_ids::InitProducerIdPending),
+    /// A Metadata request naming a topic that is being created.
+    Metadata(metadata::MetadataPending),
 }
 
 /// One partition of one topic, with whatever waits on it.
@@ -281,10 +283,13 @@ impl Broker {
             t = Some(t.map_or(c, |t| t.min(c)));
         }
         for p in self.pending.values() {
-            if let Pending::Fetch(f) = p {
-                if let Some(d) = f.deadline() {
-                    t = Some(t.map_or(d, |t| t.min(d)));
-                }
+            let deadline = match p {
+                Pending::Fetch(f) => f.deadline(),
+                Pending::Metadata(m) => Some(m.deadline),
+                _ => None,
+            };
+            if let Some(d) = deadline {
+                t = Some(t.map_or(d, |t| t.min(d)));
             }
         }
         t
@@ -538,7 +543,7 @@ impl Broker {
         let ids: Vec<ReqId> = self
             .pending
             .iter()
-            .filter(|(_, p)| matches!(p, Pending::Admin(_) | Pending::Configs(_) | Pending::DeleteRecords(_)))
+            .filter(|(_, p)| matches!(p, Pending::Admin(_) | Pending::Configs(_) | Pending::DeleteRecords(_) | Pending::Metadata(_)))
             .map(|(id, _)| *id)
             .collect();
         self.recheck.extend(ids);
@@ -571,6 +576,7 @@ impl Broker {
             Pending::GroupWrite(x) => groups::poll_write(self, id, x).map(Pending::GroupWrite),
             Pending::GroupLoad(x) => groups::poll_load(self, id, x).map(Pending::GroupLoad),
             Pending::InitProducerId(x) => producer_ids::poll(self, id, x).map(Pending::InitProducerId),
+            Pending::Metadata(x) => metadata::poll(self, id, x).map(Pending::Metadata),
         };
         if let Some(p) = still {
             self.pending.insert(id, p);
@@ -611,7 +617,11 @@ impl Broker {
         let expired: Vec<ReqId> = self
             .pending
             .iter()
-            .filter(|(_, p)| matches!(p, Pending::Fetch(f) if f.deadline().is_some_and(|d| d <= now)))
+            .filter(|(_, p)| match p {
+                Pending::Fetch(f) => f.deadline().is_some_and(|d| d <= now),
+                Pending::Metadata(m) => m.deadline <= now,
+                _ => false,
+            })
             .map(|(id, _)| *id)
             .collect();
         self.recheck.extend(expired);
@@ -654,7 +664,8 @@ impl Broker {
         self.phase = Phase::ShuttingDown;
         self.unload_groups();
         // Long polls answer with what they have.
-        let fetches: Vec<ReqId> = self.pending.iter().filter(|(_, p)| matches!(p, Pending::Fetch(_))).map(|(id, _)| *id).collect();
+        let fetches: Vec<ReqId> =
+            self.pending.iter().filter(|(_, p)| matches!(p, Pending::Fetch(_) | Pending::Metadata(_))).map(|(id, _)| *id).collect();
         self.recheck.extend(fetches);
         let conns: Vec<ConnId> = self.conns.keys().copied().collect();
         for conn in conns {

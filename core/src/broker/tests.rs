@@ -537,3 +537,42 @@ fn failed_read_answers_with_an_error() {
     assert_eq!(p.error_code, ec::KAFKA_STORAGE_ERROR, "records: {:?} bytes", p.records.as_ref().map(|r| r.len()));
     assert!(p.records.as_ref().is_none_or(|r| r.is_empty()));
 }
+
+/// A Metadata request naming a topic whose creation is still being written waits
+/// for it (bounded), then sees the topic with its partitions, as a client retrying
+/// after an auto-creation would see it on Kafka.
+#[test]
+fn metadata_waits_for_a_topic_being_created() {
+    let mut h = Harness::new(config());
+    let c = h.connect();
+    let req = || {
+        Request::Metadata(metadata::MetadataRequest {
+            topics: Some(vec![metadata::MetadataRequestTopic { name: Some("slow".into()), ..Default::default() }]),
+            allow_auto_topic_creation: true,
+            ..Default::default()
+        })
+    };
+    h.hold_replace_files = true;
+    let Response::Metadata(r) = h.call(c, 12, req()) else { panic!() };
+    assert_eq!(r.topics[0].error_code, ec::UNKNOWN_TOPIC_OR_PARTITION, "the request that starts the creation");
+    h.send(c, 12, &req());
+    assert!(h.take_response(c, key::METADATA, 12).is_none(), "answered while the topic is still being created");
+    h.hold_replace_files = false;
+    h.settle();
+    let (_, Response::Metadata(r)) = h.take_response(c, key::METADATA, 12).expect("answered once created") else { panic!() };
+    assert_eq!(r.topics[0].error_code, ec::NONE);
+    assert_eq!(r.topics[0].partitions.len(), 1);
+    // A creation that never finishes does not hold the request past its bound.
+    h.hold_replace_files = true;
+    let req2 = Request::Metadata(metadata::MetadataRequest {
+        topics: Some(vec![metadata::MetadataRequestTopic { name: Some("stuck".into()), ..Default::default() }]),
+        allow_auto_topic_creation: true,
+        ..Default::default()
+    });
+    h.call(c, 12, req2.clone());
+    h.send(c, 12, &req2);
+    assert!(h.take_response(c, key::METADATA, 12).is_none());
+    h.advance(1_001);
+    let (_, Response::Metadata(r)) = h.take_response(c, key::METADATA, 12).expect("answered at the bound") else { panic!() };
+    assert_eq!(r.topics[0].error_code, ec::LEADER_NOT_AVAILABLE);
+}
