@@ -25,6 +25,7 @@ pub mod io;
 pub mod log;
 pub mod protocol;
 pub mod records;
+pub mod replication;
 #[cfg(test)]
 pub(crate) mod testdisk;
 pub mod types;
