@@ -345,3 +345,59 @@ def test_produce_to_a_non_leader_is_refused(cluster):
 
 def leaders_text(parts: dict) -> str:
     return ", ".join(f"{i}->{p.leader}" for i, p in sorted(parts.items()))
+
+
+def test_consumer_group_in_a_cluster(cluster):
+    """A consumer group works in a cluster: FindCoordinator names the broker that leads the
+    group's `__consumer_offsets` partition (created through the controller on first use),
+    a subscribed consumer gets every partition of an RF=1 topic spread over the brokers,
+    commits, and a second consumer of the group resumes after the committed offsets."""
+    from confluent_kafka import Consumer, TopicPartition
+
+    nodes = cluster
+    wait_formed(nodes)
+    topic = unique_topic("cgroup")
+    create_topics(nodes[0], [(topic, 3, 1)])
+    wait_until(lambda: consistent_metadata(nodes, list(NODE_IDS), {topic: 3}), FORM_TIMEOUT_S,
+               "the topic's leaders agreed on every node")
+    produce_numbered(nodes[1].bootstrap, topic, 3, 10)
+    group = unique_topic("group")
+
+    def group_consumer() -> Consumer:
+        conf = base_conf(nodes[2].bootstrap)
+        conf.update({"group.id": group, "auto.offset.reset": "earliest", "enable.auto.commit": False,
+                     "session.timeout.ms": 10000})
+        return Consumer(conf)
+
+    c = group_consumer()
+    got = []
+    try:
+        c.subscribe([topic])
+        deadline = time.monotonic() + 90
+        while len(got) < 30 and time.monotonic() < deadline:
+            m = c.poll(0.5)
+            if m is None or m.error():
+                continue
+            got.append((m.partition(), m.offset()))
+        assert len(got) == 30, f"the group consumer read {len(got)} of 30 records"
+        assert sorted({p for p, _ in got}) == [0, 1, 2]
+        # Commit up to 5 on every partition, then leave.
+        c.commit(offsets=[TopicPartition(topic, p, 5) for p in range(3)], asynchronous=False)
+        committed = c.committed([TopicPartition(topic, p) for p in range(3)], timeout=30)
+        assert [tp.offset for tp in committed] == [5, 5, 5]
+    finally:
+        c.close()
+
+    c2 = group_consumer()
+    again = []
+    try:
+        c2.subscribe([topic])
+        deadline = time.monotonic() + 90
+        while len(again) < 15 and time.monotonic() < deadline:
+            m = c2.poll(0.5)
+            if m is None or m.error():
+                continue
+            again.append((m.partition(), m.offset()))
+        assert sorted(again) == [(p, o) for p in range(3) for o in range(5, 10)], again
+    finally:
+        c2.close()
