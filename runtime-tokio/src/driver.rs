@@ -61,6 +61,8 @@ pub struct Driver {
     disk: DiskExecutor,
     disk_done: mpsc::UnboundedReceiver<DiskCompletions>,
     disk_in_flight: usize,
+    /// Completions of writes the executor carried out inline, fed back after draining.
+    inline_done: DiskCompletions,
     net_tx: mpsc::Sender<NetEvent>,
     net_rx: mpsc::Receiver<NetEvent>,
     conns: HashMap<ConnId, ConnHandle>,
@@ -95,6 +97,7 @@ impl Driver {
             disk,
             disk_done,
             disk_in_flight: 0,
+            inline_done: Vec::new(),
             net_tx,
             net_rx,
             conns: HashMap::new(),
@@ -255,7 +258,25 @@ impl Driver {
         self.broker.handle(now, Input::PeerReceived { from: msg.from, data: msg.data });
     }
 
+    /// Carries out every output; completions of inline writes go back to the core as
+    /// inputs, and what they lead to is drained too.
     fn drain_outputs(&mut self) {
+        loop {
+            self.drain_outputs_once();
+            if self.inline_done.is_empty() {
+                return;
+            }
+            // Completions already sent by lane runners come first: an inline write ran on
+            // an idle lane, so everything earlier on its file was sent before it.
+            while let Ok(done) = self.disk_done.try_recv() {
+                self.on_disk(done);
+            }
+            let done = std::mem::take(&mut self.inline_done);
+            self.on_disk(done);
+        }
+    }
+
+    fn drain_outputs_once(&mut self) {
         while let Some(output) = self.broker.poll_output() {
             match output {
                 Output::Send { conn, data } => match self.conns.get(&conn) {
@@ -279,7 +300,9 @@ impl Driver {
                 }
                 Output::Disk(request) => {
                     self.disk_in_flight += 1;
-                    self.disk.submit(request);
+                    if let Some(done) = self.disk.submit(request) {
+                        self.inline_done.push(done);
+                    }
                 }
                 Output::PeerSend { to, data } => match &self.peers {
                     Some(peers) => peers.send(to, data),
