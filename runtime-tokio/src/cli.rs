@@ -77,6 +77,14 @@ pub struct Cli {
     #[arg(long, env = "CHRONIK_OFFSETS_TOPIC_NUM_PARTITIONS", default_value_t = 50, value_parser = clap::value_parser!(i32).range(1..=1000), global = true)]
     pub offsets_topic_num_partitions: i32,
 
+    /// Threads of the async runtime that carries the sockets and timers. 1 (the default):
+    /// everything on one thread, which spares the cross-thread wake-ups that cost more
+    /// than the work on small machines (the broker core is one task either way; disk
+    /// syncs run on a separate blocking pool). More spreads socket reads and writes over
+    /// that many threads, for machines with cores to spare.
+    #[arg(long, env = "CHRONIK_RUNTIME_THREADS", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=256), global = true)]
+    pub runtime_threads: u16,
+
     /// Log filter, e.g. `info`, `debug` or `chronik_core=debug,info`. Overrides
     /// RUST_LOG; without either the level is `info`.
     #[arg(long, env = "CHRONIK_LOG_LEVEL", global = true)]

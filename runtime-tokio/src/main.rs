@@ -14,7 +14,14 @@ fn main() -> ExitCode {
         eprintln!("chronik-server: {message}");
         return ExitCode::from(2);
     }
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().thread_name("chronik").build() {
+    let mut builder = if cli.runtime_threads <= 1 {
+        tokio::runtime::Builder::new_current_thread()
+    } else {
+        let mut b = tokio::runtime::Builder::new_multi_thread();
+        b.worker_threads(usize::from(cli.runtime_threads));
+        b
+    };
+    let runtime = match builder.enable_all().thread_name("chronik").build() {
         Ok(rt) => rt,
         Err(e) => {
             tracing::error!(error = %e, "cannot start the tokio runtime");
