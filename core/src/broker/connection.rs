@@ -41,8 +41,18 @@ impl Connection {
         Connection { id, peer, buf: BytesMut::new(), slots: VecDeque::new(), next_slot: 0, paused: false, closing: false }
     }
 
-    pub fn push_bytes(&mut self, data: &[u8]) {
-        self.buf.extend_from_slice(data);
+    /// Appends received bytes. When nothing is buffered and the driver hands over the
+    /// only reference to its read buffer, that buffer becomes the connection's: frames
+    /// are then split from it without copying a byte.
+    pub fn push(&mut self, data: bytes::Bytes) {
+        if self.buf.is_empty() {
+            match data.try_into_mut() {
+                Ok(owned) => self.buf = owned,
+                Err(shared) => self.buf.extend_from_slice(&shared),
+            }
+        } else {
+            self.buf.extend_from_slice(&data);
+        }
     }
 
     pub fn buffered(&self) -> usize {
@@ -119,11 +129,11 @@ mod tests {
         let mut c = conn();
         let mut frame = vec![0, 0, 0, 3, 7, 8, 9];
         frame.extend_from_slice(&[0, 0, 0, 1, 5]);
-        c.push_bytes(&frame[..2]);
+        c.push(bytes::Bytes::copy_from_slice(&frame[..2]));
         assert_eq!(c.next_frame(100), Frame::Incomplete);
-        c.push_bytes(&frame[2..6]);
+        c.push(bytes::Bytes::copy_from_slice(&frame[2..6]));
         assert_eq!(c.next_frame(100), Frame::Incomplete);
-        c.push_bytes(&frame[6..]);
+        c.push(bytes::Bytes::copy_from_slice(&frame[6..]));
         assert_eq!(c.next_frame(100), Frame::Request(Bytes::from_static(&[7, 8, 9])));
         assert_eq!(c.next_frame(100), Frame::Request(Bytes::from_static(&[5])));
         assert_eq!(c.next_frame(100), Frame::Incomplete);
@@ -133,10 +143,10 @@ mod tests {
     #[test]
     fn refuses_bad_lengths() {
         let mut c = conn();
-        c.push_bytes(&[0x7f, 0xff, 0xff, 0xff]);
+        c.push(bytes::Bytes::copy_from_slice(&[0x7f, 0xff, 0xff, 0xff]));
         assert_eq!(c.next_frame(100 << 20), Frame::Invalid(i32::MAX));
         let mut c = conn();
-        c.push_bytes(&[0xff, 0xff, 0xff, 0xfe]);
+        c.push(bytes::Bytes::copy_from_slice(&[0xff, 0xff, 0xff, 0xfe]));
         assert_eq!(c.next_frame(100), Frame::Invalid(-2));
     }
 

@@ -248,7 +248,7 @@ impl Broker {
         self.now = now;
         match input {
             Input::Accepted { conn, peer } => self.on_accepted(conn, peer),
-            Input::Received { conn, data } => self.on_received(conn, &data),
+            Input::Received { conn, data } => self.on_received(conn, data),
             Input::Closed { conn } => self.on_closed(conn),
             Input::DiskDone { id, result } => self.on_disk_done(id, result),
             Input::Tick => self.on_tick(),
@@ -373,12 +373,12 @@ impl Broker {
         self.conns.remove(&conn);
     }
 
-    fn on_received(&mut self, conn: ConnId, data: &[u8]) {
+    fn on_received(&mut self, conn: ConnId, data: Bytes) {
         let Some(c) = self.conns.get_mut(&conn) else { return };
         if c.closing {
             return;
         }
-        c.push_bytes(data);
+        c.push(data);
         self.process_frames(conn);
     }
 
