@@ -98,6 +98,8 @@
 //! [`sync`]: PartitionLog::sync
 
 pub mod epoch_cache;
+#[cfg(test)]
+mod epoch_tests;
 mod epochs;
 mod index;
 pub mod producer_state;
