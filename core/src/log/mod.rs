@@ -97,6 +97,10 @@
 //!
 //! [`sync`]: PartitionLog::sync
 
+pub mod epoch_cache;
+#[cfg(test)]
+mod epoch_tests;
+mod epochs;
 mod index;
 pub mod producer_state;
 #[cfg(test)]
@@ -107,6 +111,7 @@ mod retention;
 mod segment;
 #[cfg(test)]
 mod tests;
+mod truncate;
 
 use std::collections::{BTreeMap, VecDeque};
 
@@ -315,6 +320,11 @@ enum Pending {
     Checkpoint {
         start: Offset,
     },
+    /// The leader-epoch checkpoint holding the cache at this version.
+    EpochCheckpoint {
+        version: u64,
+    },
+    Truncation(truncate::TruncPending),
     /// Zero-length read so queued events get delivered.
     Doorbell,
     Read(read::ReadOp),
@@ -364,6 +374,18 @@ pub struct PartitionLog {
     tail_cache: read::TailCache,
     /// Idempotent producers' sequence state (see [`producer_state`]).
     producers: producer_state::ProducerState,
+    /// Which leader epoch began where (see [`epoch_cache`]).
+    epochs: epoch_cache::LeaderEpochCache,
+    /// Bumped on every change of `epochs`; the version last written to the
+    /// checkpoint; whether a checkpoint write is in flight.
+    epochs_version: u64,
+    epochs_written: u64,
+    epochs_write_in_flight: bool,
+    /// The offset below which records are committed (the high watermark the
+    /// broker reports); truncation never goes below it.
+    committed: Offset,
+    /// A `truncate_to` in progress (appends and reads wait for its end).
+    truncation: Option<truncate::Truncation>,
 }
 
 impl PartitionLog {
@@ -388,6 +410,12 @@ impl PartitionLog {
             recovery_chunk_bytes: RECOVERY_CHUNK_BYTES,
             tail_cache: read::TailCache::new(TAIL_CACHE_BYTES_MAX),
             producers: producer_state::ProducerState::default(),
+            epochs: epoch_cache::LeaderEpochCache::default(),
+            epochs_version: 0,
+            epochs_written: 0,
+            epochs_write_in_flight: false,
+            committed: Offset(0),
+            truncation: None,
         }
     }
 
@@ -436,7 +464,13 @@ impl PartitionLog {
                     self.on_recovery_done(rp, result, io)
                 }
             }
-            Pending::Create | Pending::OpenSegment | Pending::Write { .. } | Pending::Sync { .. } | Pending::Checkpoint { .. }
+            Pending::Create
+            | Pending::OpenSegment
+            | Pending::Write { .. }
+            | Pending::Sync { .. }
+            | Pending::Checkpoint { .. }
+            | Pending::EpochCheckpoint { .. }
+            | Pending::Truncation(_)
                 if tearing_down => {}
             Pending::Create | Pending::OpenSegment => match result {
                 DiskResult::Failed(msg) => self.fail(format!("creating a segment: {msg}")),
@@ -481,6 +515,8 @@ impl PartitionLog {
                 }
             }
             Pending::Checkpoint { start } => self.on_checkpoint_done(start, result, io),
+            Pending::EpochCheckpoint { version } => self.on_epoch_checkpoint_done(version, result, io),
+            Pending::Truncation(tp) => self.on_truncation_done(tp, result, io),
             Pending::Doorbell => {}
             Pending::Housekeeping => {
                 if let DiskResult::Failed(msg) = result {
@@ -568,7 +604,7 @@ impl PartitionLog {
 
     fn check_serving(&self) -> Result<(), LogError> {
         match &self.state {
-            LogState::Ready if self.closing.is_none() => Ok(()),
+            LogState::Ready if self.closing.is_none() && self.truncation.is_none() => Ok(()),
             LogState::Failed(msg) => Err(LogError::Storage(msg.clone())),
             _ => Err(LogError::NotReady),
         }
@@ -606,6 +642,11 @@ impl PartitionLog {
 
     /// Write `.index`/`.timeindex` of sealed segments whose data is all synced.
     fn write_sealed_indexes(&mut self, io: &mut IoScope) {
+        // A segment with index files is not rescanned on recovery, so its
+        // epochs must be in the checkpoint on disk first.
+        if !self.epochs_on_disk() {
+            return;
+        }
         let ready: Vec<Offset> = self
             .segments
             .values()
@@ -686,6 +727,10 @@ impl PartitionLog {
                 log_append_time: log_append_time.unwrap_or(-1),
                 duplicate: false,
             });
+        }
+        // One comparison per append: a new epoch is rare.
+        if self.epochs.latest_epoch() != Some(leader_epoch) {
+            self.begin_epoch(leader_epoch, base_offset, io)?;
         }
         if self.should_roll(Offset(next.0 - 1), total, now) {
             self.roll(io);
@@ -871,6 +916,9 @@ impl PartitionLog {
                     self.closing = Some(CloseStep::Indexing);
                 }
                 CloseStep::Indexing if healthy => {
+                    if !self.epochs_on_disk() {
+                        return;
+                    }
                     if self.active().index_files == segment::IndexFiles::Missing && self.active().fully_durable() {
                         let base = self.active().base;
                         self.submit_index_write(base, io);

@@ -45,6 +45,17 @@ impl TailCache {
         }
     }
 
+    /// Forget batches at or after `end` (the log was truncated there).
+    pub fn truncate_from(&mut self, end: Offset) {
+        while let Some((_, next, b)) = self.batches.back() {
+            if *next <= end {
+                break;
+            }
+            self.bytes -= b.len();
+            self.batches.pop_back();
+        }
+    }
+
     /// Same answer as a disk read, if every batch needed is cached (`offset < limit`).
     pub fn read(&self, offset: Offset, max_bytes: u32, limit: Offset) -> Option<Bytes> {
         let (first_base, _, _) = self.batches.front()?;

@@ -15,6 +15,7 @@ use crate::io::{DirEntry, DiskOp, DiskResult};
 use crate::records::scan;
 use crate::types::{FileId, Offset};
 
+use super::epoch_cache::{LeaderEpochCache, EPOCH_CHECKPOINT_FILE};
 use super::index::{decode_index, decode_time_index};
 use super::producer_state::ProducerState;
 use super::segment::{file_name, parse_file_name, IndexFiles, Segment};
@@ -57,6 +58,8 @@ enum Phase {
 pub(super) enum RecPending {
     List,
     Checkpoint,
+    /// The leader-epoch checkpoint.
+    EpochCheckpoint,
     Open {
         i: usize,
     },
@@ -101,6 +104,13 @@ pub(super) struct Recovery {
     phase: Phase,
     listing: Option<Vec<DirEntry>>,
     checkpoint: Option<Option<Offset>>,
+    /// The leader-epoch checkpoint once read: `Some(None)` if missing or
+    /// unreadable, and then every segment is scanned to rebuild it.
+    epoch_checkpoint: Option<Option<LeaderEpochCache>>,
+    /// Whether a segment was scanned yet: every later one is scanned too, so
+    /// the cache is the checkpoint's below the first scanned segment and the
+    /// batches' from there on.
+    scanned_any: bool,
     segs: Vec<RecSeg>,
     loads_outstanding: usize,
     cursor: usize,
@@ -119,6 +129,8 @@ impl PartitionLog {
             phase: Phase::Listing,
             listing: None,
             checkpoint: None,
+            epoch_checkpoint: None,
+            scanned_any: false,
             segs: Vec::new(),
             loads_outstanding: 0,
             cursor: 0,
@@ -131,6 +143,8 @@ impl PartitionLog {
         self.pending.insert(id, Pending::Recovery(RecPending::List));
         let id = io.submit(DiskOp::ReadFile { path: self.path(START_OFFSET_FILE) });
         self.pending.insert(id, Pending::Recovery(RecPending::Checkpoint));
+        let id = io.submit(DiskOp::ReadFile { path: self.path(EPOCH_CHECKPOINT_FILE) });
+        self.pending.insert(id, Pending::Recovery(RecPending::EpochCheckpoint));
     }
 
     pub(super) fn recovery_finished(&self) -> bool {
@@ -141,7 +155,7 @@ impl PartitionLog {
         self.recovery.as_mut().expect("recovering")
     }
 
-    fn submit_rec(&mut self, op: DiskOp, what: RecPending, io: &mut IoScope) {
+    pub(super) fn submit_rec(&mut self, op: DiskOp, what: RecPending, io: &mut IoScope) {
         let id = io.submit(op);
         self.pending.insert(id, Pending::Recovery(what));
     }
@@ -171,6 +185,24 @@ impl PartitionLog {
                     _ => None,
                 };
                 self.rec().checkpoint = Some(start);
+                self.maybe_plan(io);
+            }
+            RecPending::EpochCheckpoint => {
+                let cache = match result {
+                    DiskResult::Read(bytes) => match LeaderEpochCache::decode(&bytes) {
+                        Ok(cache) => Some(cache),
+                        Err(why) => {
+                            tracing::warn!(dir = %self.dir, %why, "leader-epoch checkpoint unreadable; rebuilding it from every segment");
+                            None
+                        }
+                    },
+                    _ => {
+                        tracing::info!(dir = %self.dir, "no leader-epoch checkpoint; rebuilding it from every segment");
+                        None
+                    }
+                };
+                self.epochs = cache.clone().unwrap_or_default();
+                self.rec().epoch_checkpoint = Some(cache);
                 self.maybe_plan(io);
             }
             RecPending::Open { i } => match result {
@@ -223,7 +255,7 @@ impl PartitionLog {
     /// Once the listing and the checkpoint are in: open segments, read indexes.
     fn maybe_plan(&mut self, io: &mut IoScope) {
         let rec = self.rec();
-        if rec.listing.is_none() || rec.checkpoint.is_none() {
+        if rec.listing.is_none() || rec.checkpoint.is_none() || rec.epoch_checkpoint.is_none() {
             return;
         }
         let entries = rec.listing.take().expect("listing present");
@@ -271,6 +303,8 @@ impl PartitionLog {
             self.log_start = base;
             self.log_end = base;
             self.rec().phase = Phase::Finishing;
+            let loaded = self.rec().epoch_checkpoint.take().flatten();
+            self.settle_recovered_epochs(loaded.as_ref(), io);
             return;
         }
         let bases: Vec<Offset> = logs.into_iter().collect();
@@ -311,7 +345,11 @@ impl PartitionLog {
         if rec.loads_outstanding == 0 {
             rec.phase = Phase::Scanning;
             self.prepare_indexes();
-            self.plan_producer_state();
+            // Without an epoch checkpoint every segment is scanned, so the
+            // producer state is rebuilt from all of them too.
+            if self.rec().epoch_checkpoint.as_ref().is_some_and(Option::is_some) {
+                self.plan_producer_state();
+            }
             self.advance(io);
         }
     }
@@ -389,12 +427,17 @@ impl PartitionLog {
                     continue;
                 }
             }
-            if !is_last && base < rec.scan_from {
+            if !is_last && base < rec.scan_from && !rec.scanned_any {
                 if let Some(seg) = rec.segs[i].prepared.take() {
                     rec.recovered.push(seg);
                     rec.cursor += 1;
                     continue;
                 }
+            }
+            if !rec.scanned_any {
+                rec.scanned_any = true;
+                // From here on the batches say which epochs began where.
+                self.epochs.truncate_from_end(base);
             }
             self.rec().scan = Some(ScanState { seg: Segment::new_empty(base, file), len });
             if len == 0 {
@@ -430,6 +473,10 @@ impl PartitionLog {
             }
             st.seg.note_batch(pos + *bpos as u64, h, interval);
             self.producers.apply(h);
+            let epoch = crate::types::LeaderEpoch(h.partition_leader_epoch);
+            if epoch.0 >= 0 && self.epochs.latest_epoch().is_none_or(|latest| epoch > latest) {
+                self.epochs.assign(epoch, Offset(h.base_offset));
+            }
         }
         let valid = (st.seg.size - pos) as usize;
         let next = if bad { ChunkNext::Corrupt("unexpected offsets".into()) } else { chunk_next(pos, &bytes, valid, st.len, chunk_len) };
@@ -519,6 +566,8 @@ impl PartitionLog {
         self.log_start = start;
         let below: Vec<Offset> = self.segments.values().filter(|s| s.base != last_base && s.next_offset <= start).map(|s| s.base).collect();
         self.remove_segments(&below, io);
+        let loaded = self.rec().epoch_checkpoint.take().flatten();
+        self.settle_recovered_epochs(loaded.as_ref(), io);
         tracing::info!(dir = %self.dir, start = %self.log_start, end = %self.log_end, segments = self.segments.len(), "log recovered");
     }
 }

@@ -30,6 +30,7 @@ impl PartitionLog {
         if new_start > self.log_start {
             self.log_start = new_start;
             self.write_checkpoint(io);
+            self.epochs_start_moved(io);
         }
         self.check_invariants();
     }
@@ -66,6 +67,7 @@ impl PartitionLog {
         }
         if offset > self.log_start {
             self.log_start = offset;
+            self.epochs_start_moved(io);
         }
         let below: Vec<Offset> = self
             .segments

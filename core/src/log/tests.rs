@@ -210,7 +210,9 @@ fn durable_offset_advances_only_when_a_sync_after_the_writes_completes() {
     assert!(fx.log.needs_sync());
     fx.log.sync(&mut IoScope { queue: &mut fx.q, owner: 1 });
     assert!(!fx.log.needs_sync() && fx.log.sync_in_flight());
-    assert_eq!(fx.q.pending.len(), 2, "write then sync queued");
+    assert_eq!(fx.q.pending.len(), 3, "epoch checkpoint, write then sync queued");
+    let ev = fx.disk.step(&mut fx.q, &mut fx.log, fx.now).unwrap();
+    assert!(ev.is_empty(), "the first epoch's checkpoint: {ev:?}");
     let ev = fx.disk.step(&mut fx.q, &mut fx.log, fx.now).unwrap();
     assert!(ev.is_empty(), "write completion alone: {ev:?}");
     assert_eq!(fx.log.durable_offset(), Offset(0));
@@ -490,8 +492,8 @@ fn recovery_drops_segments_after_a_lost_tail() {
     // Roll: the old segment is synced by the roll itself, so append to the new
     // segment and then lose the active tail of segment 5 after another roll.
     let now = fx.now;
-    fx.log.append(&[batch(5, 0)], LeaderEpoch(0), now, &mut IoScope { queue: &mut fx.q, owner: 1 }).unwrap();
-    fx.log.append(&[batch(5, 0)], LeaderEpoch(0), now, &mut IoScope { queue: &mut fx.q, owner: 1 }).unwrap();
+    fx.log.append(&[batch(5, 0)], LeaderEpoch(3), now, &mut IoScope { queue: &mut fx.q, owner: 1 }).unwrap();
+    fx.log.append(&[batch(5, 0)], LeaderEpoch(3), now, &mut IoScope { queue: &mut fx.q, owner: 1 }).unwrap();
     // Execute only the writes (not the syncs of the roll) before the crash.
     let pending: Vec<_> = fx.q.pending.drain(..).collect();
     for req in pending {
@@ -631,7 +633,7 @@ fn a_batch_larger_than_the_read_chunk_is_read_whole() {
     let bytes = build_batch(&[big], Compression::None, -1, -1, -1);
     let header = BatchHeader::parse(&bytes).unwrap();
     let now = fx.now;
-    fx.log.append(&[ValidBatch { bytes, header }], LeaderEpoch(0), now, &mut IoScope { queue: &mut fx.q, owner: 1 }).unwrap();
+    fx.log.append(&[ValidBatch { bytes, header }], LeaderEpoch(3), now, &mut IoScope { queue: &mut fx.q, owner: 1 }).unwrap();
     fx.append(1, 0);
     fx.disk.log.clear();
     let got = fx.read(1, 1, 3).unwrap();
