@@ -29,7 +29,7 @@
 //! # Truncation
 //!
 //! [`PartitionLog::truncate_to`] (a follower after a leader change) cuts the
-//! log at a batch boundary, never below the committed offset; see [`truncate`].
+//! log at a batch boundary, never below the committed offset; see the `truncate` module.
 //!
 //! # Memory
 //!
