@@ -9,7 +9,7 @@ use crate::protocol::messages::offset_for_leader_epoch::{
     EpochEndOffset, OffsetForLeaderEpochRequest, OffsetForLeaderEpochResponse, OffsetForLeaderTopicResult,
 };
 use crate::protocol::messages::Response;
-use crate::types::Offset;
+use crate::types::{LeaderEpoch, Offset};
 
 use super::{Broker, Pending, ReqCtx, ReqId};
 
@@ -69,8 +69,11 @@ impl Broker {
         self.poll_pending(id);
     }
 
-    /// Standalone partitions have one epoch, 0, that began at offset 0; its end
-    /// is the log end offset. A later epoch is unknown (-1, -1), as Kafka answers.
+    /// Answered from the partition's leader-epoch cache, as Kafka's leader
+    /// answers (`PartitionLog::end_offset_for_leader`): the largest epoch at or
+    /// below the requested one and where the next one starts, or the log end
+    /// offset for the current epoch; above the current epoch, (-1, -1).
+    /// Standalone partitions have one epoch, 0, that began at offset 0.
     pub(crate) fn handle_offset_for_leader_epoch(&mut self, ctx: ReqCtx, req: OffsetForLeaderEpochRequest) {
         let mut resp = OffsetForLeaderEpochResponse::default();
         for t in &req.topics {
@@ -82,13 +85,11 @@ impl Broker {
                     Some(part) if !part.is_ready() => r.error_code = error_code::NOT_LEADER_OR_FOLLOWER,
                     Some(part) => match self.leader_check(&t.topic, p.partition, p.current_leader_epoch) {
                         Err(code) => r.error_code = code,
-                        // Without replication no log diverges: every epoch up to the
-                        // current one ends at the log end offset. (Standalone: epoch 0.)
-                        Ok(epoch) if p.leader_epoch >= 0 && p.leader_epoch <= epoch.0 => {
-                            r.leader_epoch = if self.cluster.is_some() { p.leader_epoch } else { epoch.0 };
-                            r.end_offset = part.log.log_end_offset().0;
+                        Ok(current) => {
+                            let (epoch, end) = part.log.end_offset_for_leader(LeaderEpoch(p.leader_epoch), current);
+                            r.leader_epoch = epoch.0;
+                            r.end_offset = end.0;
                         }
-                        Ok(_) => {}
                     },
                 }
                 tr.partitions.push(r);

@@ -278,3 +278,29 @@ fn retention_moves_the_first_epoch_to_the_new_start() {
     assert_eq!(entries(&fx.log), vec![(1, 6), (2, 8)]);
     assert_eq!(&checkpoint_on_disk(&fx), fx.log.epochs());
 }
+
+#[test]
+fn a_leader_answers_for_its_current_epoch_before_writing_in_it() {
+    // Proves: OffsetsForLeaderEpoch as Kafka's leader answers, which records its
+    // epoch at the log end on election: the current epoch (no batch yet) ends at
+    // the log end, an epoch between the last written and the current ends there
+    // too under the last written one, older ones as the cache says, a higher one
+    // is undefined; a standalone empty log answers epoch 0 with its end.
+    let mut fx = Fx::create(small_config());
+    let e = |fx: &Fx, requested: i32, current: i32| {
+        let (epoch, end) = fx.log.end_offset_for_leader(LeaderEpoch(requested), LeaderEpoch(current));
+        (epoch.0, end.0)
+    };
+    assert_eq!(e(&fx, 0, 0), (0, 0));
+    assert_eq!(e(&fx, 1, 0), (-1, -1));
+    append_at(&mut fx, 0, 5);
+    append_at(&mut fx, 2, 4);
+    assert_eq!(e(&fx, 2, 2), (2, 9));
+    assert_eq!(e(&fx, 0, 2), (0, 5));
+    assert_eq!(e(&fx, 4, 4), (4, 9));
+    assert_eq!(e(&fx, 3, 4), (2, 9));
+    assert_eq!(e(&fx, 2, 4), (2, 9));
+    assert_eq!(e(&fx, 1, 4), (0, 5));
+    assert_eq!(e(&fx, 5, 4), (-1, -1));
+    assert_eq!(e(&fx, -1, 4), (-1, -1));
+}

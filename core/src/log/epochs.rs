@@ -30,6 +30,25 @@ impl PartitionLog {
         self.epochs.end_offset_for(requested, self.log_end)
     }
 
+    /// OffsetsForLeaderEpoch answered by a leader at epoch `current`, as Kafka's
+    /// leader answers: Kafka records the leader's epoch at the log end when it
+    /// becomes leader, so the current epoch counts as begun at the log end
+    /// offset if no batch of it was appended yet. Above `current`: `(-1, -1)`.
+    pub fn end_offset_for_leader(&self, requested: LeaderEpoch, current: LeaderEpoch) -> (LeaderEpoch, Offset) {
+        let undefined = (LeaderEpoch(super::epoch_cache::UNDEFINED_EPOCH), Offset(super::epoch_cache::UNDEFINED_EPOCH_OFFSET));
+        if requested.0 < 0 || requested > current {
+            return undefined;
+        }
+        match self.epochs.latest_epoch() {
+            Some(latest) if latest >= current => self.end_offset_for(requested),
+            // `current` would be the latest entry, starting at the log end.
+            _ if requested == current => (current, self.log_end),
+            Some(latest) if requested >= latest => (latest, self.log_end),
+            Some(_) => self.end_offset_for(requested),
+            None => (requested, self.log_end),
+        }
+    }
+
     /// Records below `offset` are committed (the high watermark): the log will
     /// never truncate below it. Only moves up; a lower value is ignored. Must
     /// not pass the log end offset (a follower clamps the leader's HW to it).

@@ -19,6 +19,17 @@
 //!   base of the segment after a sealed one), captured when the segment is sealed
 //!   and written with its indexes (format in [`producer_state`]). Removed with the
 //!   segment at `offset` (retention), as Kafka does.
+//! - `leader-epoch-checkpoint`: which leader epoch began at which offset, in
+//!   Kafka's text format (see [`epoch_cache`]), replaced whenever an epoch is
+//!   added or the cache is cut. Sealed segments get their index files only once
+//!   it is on disk, so recovery may trust it below the first scanned segment and
+//!   amends it from the scanned batches; missing or unreadable, every segment is
+//!   scanned to rebuild it.
+//!
+//! # Truncation
+//!
+//! [`PartitionLog::truncate_to`] (a follower after a leader change) cuts the
+//! log at a batch boundary, never below the committed offset; see the `truncate` module.
 //!
 //! # Memory
 //!

@@ -54,7 +54,9 @@ enum Phase {
     Snapshot,
     Scanning,
     /// File operations of the cut in flight, then the epoch checkpoint.
-    Cutting { ops: usize },
+    Cutting {
+        ops: usize,
+    },
 }
 
 #[derive(Debug)]
