@@ -215,6 +215,8 @@ impl Broker {
         }
         let appended = (|| {
             let owner = self.partition_owner(OFFSETS_TOPIC, partition).ok_or("offsets partition missing")?;
+            // The partition's leader epoch (0 standalone; the metadata's in a cluster).
+            let epoch = self.leader_check(OFFSETS_TOPIC, partition, -1).map_err(|_| "no longer the offsets partition's leader")?;
             let batch = records::build_batch(&recs, Compression::None, -1, -1, -1);
             let limits = ValidationLimits {
                 max_batch_bytes: usize::MAX,
@@ -227,7 +229,7 @@ impl Broker {
             let batches = records::validate_produce(&batch, &limits).map_err(|_| "coordinator built an invalid batch")?;
             let p = self.partitions.get_mut(&owner).ok_or("offsets partition missing")?;
             let mut io = IoScope { queue: &mut self.disk, owner };
-            let a = p.log.append(&batches, super::LEADER_EPOCH, now, &mut io).map_err(|_| "offsets partition not writable")?;
+            let a = p.log.append(&batches, epoch, now, &mut io).map_err(|_| "offsets partition not writable")?;
             Ok::<_, &str>((owner, a.base_offset, a.last_offset.next()))
         })();
         match appended {
