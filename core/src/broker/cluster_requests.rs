@@ -10,14 +10,14 @@ use crate::cluster::peer::ControllerRequest;
 use crate::protocol::error_code;
 use crate::protocol::messages::create_partitions::{CreatePartitionsRequest, CreatePartitionsResponse, CreatePartitionsTopicResult};
 use crate::protocol::messages::describe_cluster::{DescribeClusterBroker, DescribeClusterRequest, DescribeClusterResponse};
-use crate::protocol::messages::find_coordinator::{Coordinator, FindCoordinatorRequest, FindCoordinatorResponse};
+use crate::protocol::messages::find_coordinator::{Coordinator, FindCoordinatorRequest};
 use crate::protocol::messages::metadata::{
     MetadataRequest, MetadataResponse, MetadataResponseBroker, MetadataResponsePartition, MetadataResponseTopic,
 };
 use crate::protocol::messages::Response;
 use crate::types::{NodeId, TopicId};
 
-use super::groups::is_internal;
+use super::groups::{find_coordinator_response, is_internal};
 use super::topic_config::TopicConfig;
 use super::topics;
 use super::{Broker, ReqCtx};
@@ -214,20 +214,7 @@ impl Broker {
                 }
             })
             .collect();
-        let resp = if ctx.api_version >= 4 {
-            FindCoordinatorResponse { coordinators: answer, ..Default::default() }
-        } else {
-            let c = answer.into_iter().next().unwrap_or_default();
-            FindCoordinatorResponse {
-                error_code: c.error_code,
-                error_message: c.error_message,
-                node_id: c.node_id,
-                host: c.host,
-                port: c.port,
-                ..Default::default()
-            }
-        };
-        self.respond(&ctx, Response::FindCoordinator(resp));
+        self.respond(&ctx, Response::FindCoordinator(find_coordinator_response(ctx.api_version, answer)));
     }
 
     /// Loads the offsets partitions this broker now leads into the group coordinator,

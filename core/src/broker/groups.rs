@@ -66,6 +66,23 @@ pub(crate) fn offsets_topic_config(segment_bytes: i64) -> TopicConfig {
     c
 }
 
+/// FindCoordinator's answer in the request's version: v4+ carries one coordinator per
+/// key, earlier versions the single key's coordinator in the top-level fields.
+pub(crate) fn find_coordinator_response(version: i16, answer: Vec<Coordinator>) -> FindCoordinatorResponse {
+    if version >= 4 {
+        return FindCoordinatorResponse { coordinators: answer, ..Default::default() };
+    }
+    let c = answer.into_iter().next().unwrap_or_default();
+    FindCoordinatorResponse {
+        error_code: c.error_code,
+        error_message: c.error_message,
+        node_id: c.node_id,
+        host: c.host,
+        port: c.port,
+        ..Default::default()
+    }
+}
+
 pub fn is_internal(topic: &str) -> bool {
     topic == OFFSETS_TOPIC
 }
@@ -142,20 +159,7 @@ impl Broker {
                 }
             })
             .collect();
-        let resp = if ctx.api_version >= 4 {
-            FindCoordinatorResponse { coordinators: answer, ..Default::default() }
-        } else {
-            let c = answer.into_iter().next().unwrap_or_default();
-            FindCoordinatorResponse {
-                error_code: c.error_code,
-                error_message: c.error_message,
-                node_id: c.node_id,
-                host: c.host,
-                port: c.port,
-                ..Default::default()
-            }
-        };
-        self.respond(&ctx, Response::FindCoordinator(resp));
+        self.respond(&ctx, Response::FindCoordinator(find_coordinator_response(ctx.api_version, answer)));
     }
 
     fn offsets_topic_ready(&self) -> bool {
