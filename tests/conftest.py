@@ -75,16 +75,18 @@ class Broker:
         assert self.proc is not None
         return self.proc.pid
 
-    def args(self) -> list[str]:
+    def common_args(self) -> list[str]:
+        """The binary and the flags every server of the tests gets (data dir, listener)."""
         return [
             str(self.binary),
             "--data-dir", str(self.data_dir),
             "--bind-addr", HOST,
             "--kafka-port", str(self.port),
             "--advertised-addr", HOST,
-            *self.extra_args,
-            "standalone",
         ]
+
+    def args(self) -> list[str]:
+        return [*self.common_args(), *self.extra_args, "standalone"]
 
     def start(self) -> None:
         """Start the server and wait (bounded) until its Kafka port accepts connections."""

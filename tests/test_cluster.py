@@ -43,11 +43,7 @@ class ClusterNode(Broker):
 
     def args(self) -> list[str]:
         return [
-            str(self.binary),
-            "--data-dir", str(self.data_dir),
-            "--bind-addr", HOST,
-            "--kafka-port", str(self.port),
-            "--advertised-addr", HOST,
+            *self.common_args(),
             "--node-id", str(self.node_id),
             "--peer-port", str(self.peer_port),
             "--voters", self.voters,

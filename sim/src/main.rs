@@ -1,5 +1,5 @@
 //! `cargo run -p sim -- [--seed N | --seeds A..B] [--scenario NAME] [--plant-bug BUG]`:
-//! the same seed runner as `cargo test -p sim -- ...` (see `tests/sim.rs`).
+//! the same seed runner as `cargo test -p sim --test sim -- ...` (see `tests/sim.rs`).
 
 #[cfg(madsim)]
 fn main() {

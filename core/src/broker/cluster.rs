@@ -449,12 +449,7 @@ impl Broker {
             }
             PeerMessage::Heartbeat { id, incarnation, address } => self.on_heartbeat(id, incarnation, address),
             PeerMessage::Forward { origin, token, request } => self.on_forward(origin, token, request),
-            PeerMessage::ForwardRefused { token, error_code, message } => {
-                if let Some(f) = c.forwards.remove(&token) {
-                    c.failures.insert(f.topic_id, (error_code, message));
-                    self.recheck_all_admin();
-                }
-            }
+            PeerMessage::ForwardRefused { token, error_code, message } => self.on_forward_refused(token, error_code, message),
         }
     }
 
@@ -585,13 +580,18 @@ impl Broker {
 
     fn refuse_forward(&mut self, origin: NodeId, token: u64, error_code: i16, message: String) {
         if origin == self.config.node_id {
-            let c = self.cluster.as_mut().expect("cluster");
-            if let Some(f) = c.forwards.remove(&token) {
-                c.failures.insert(f.topic_id, (error_code, message));
-                self.recheck_all_admin();
-            }
+            self.on_forward_refused(token, error_code, message);
         } else {
             self.send_peer(origin, &PeerMessage::ForwardRefused { token, error_code, message });
+        }
+    }
+
+    /// The controller refused a request this broker forwarded: its waiter fails.
+    fn on_forward_refused(&mut self, token: u64, error_code: i16, message: String) {
+        let c = self.cluster.as_mut().expect("cluster");
+        if let Some(f) = c.forwards.remove(&token) {
+            c.failures.insert(f.topic_id, (error_code, message));
+            self.recheck_all_admin();
         }
     }
 
