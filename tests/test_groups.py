@@ -279,6 +279,10 @@ def test_static_member_restart_keeps_partitions(broker, spawn):
     wait_until(lambda: sum(1 for e in b2.messages() if e["v"].startswith("static-")) >= 100, 30,
                "b2 consuming its partitions")
     assert {e["p"] for e in b2.messages()} <= b_parts
+    # a consumes its two partitions at its own pace: wait (bounded) until both members together
+    # have seen as many records as were produced, then compare them exactly.
+    wait_until(lambda: sum(1 for m in (a, b2) for e in m.messages() if e["v"].startswith("static-")) >= len(produced),
+               30, "both members consuming every record")
     assert Counter(e["v"] for m in (a, b2) for e in m.messages() if e["v"].startswith("static-")) \
         == Counter(produced)
 
