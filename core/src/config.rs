@@ -109,6 +109,14 @@ pub struct ClusterConfig {
     pub snapshot_interval_entries: u64,
     /// A peer message longer than this is dropped (and logged).
     pub peer_message_bytes_max: usize,
+    /// A follower not caught up to the leader's log end for this long leaves the ISR
+    /// (Kafka's `replica.lag.time.max.ms`).
+    pub replica_lag_time_max_ms: i64,
+    /// How long a leader holds a follower's fetch that found no new records (Kafka's
+    /// `replica.fetch.wait.max.ms`).
+    pub replica_fetch_wait_max_ms: i64,
+    /// Most record bytes in one answer to a follower fetch (`replica.fetch.max.bytes`).
+    pub replica_fetch_bytes_max: u32,
 }
 
 impl ClusterConfig {
@@ -123,6 +131,9 @@ impl ClusterConfig {
             forward_timeout_ms: 30_000,
             snapshot_interval_entries: 1_000,
             peer_message_bytes_max: 16 << 20,
+            replica_lag_time_max_ms: 30_000,
+            replica_fetch_wait_max_ms: 500,
+            replica_fetch_bytes_max: 1 << 20,
         }
     }
 }

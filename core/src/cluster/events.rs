@@ -2,7 +2,7 @@
 //! the simulator's checkers. Every field is a function of the node's Raft log and the
 //! seed, never of wall-clock time or memory addresses, so traces stay reproducible.
 
-use crate::types::{LeaderEpoch, NodeId};
+use crate::types::{LeaderEpoch, NodeId, Offset};
 
 use super::metadata::PartitionEpoch;
 use super::raft::Role;
@@ -30,6 +30,13 @@ pub enum ClusterEvent {
     },
     /// A broker's registration as of the entry at `index` (`None`: removed).
     Broker { index: u64, id: NodeId, incarnation: Option<u64>, fenced: bool },
+    /// The high watermark of a partition this node leads at `leader_epoch` moved (or
+    /// was set on becoming leader). `log_end` is the leader's log end offset then.
+    HighWatermark { topic: String, partition: i32, leader_epoch: LeaderEpoch, high_watermark: Offset, log_end: Offset },
+    /// A follower of a partition (led at `leader_epoch`) cut its log at `to` after the
+    /// divergence check; `high_watermark` is the committed offset it knew then, which
+    /// the cut never goes below.
+    Truncated { topic: String, partition: i32, leader_epoch: LeaderEpoch, to: Offset, high_watermark: Offset },
 }
 
 /// FNV-1a, 64 bits: a stable digest (unlike `DefaultHasher`).
