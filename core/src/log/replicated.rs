@@ -29,6 +29,9 @@ pub enum ReplicaAppendError {
     EpochWentBack { epoch: LeaderEpoch, latest: LeaderEpoch },
 }
 
+/// Consecutive batches of one leader epoch, with their total length: one write.
+type EpochRun = (LeaderEpoch, Vec<(Bytes, BatchHeader)>, u64);
+
 impl PartitionLog {
     /// Appends `data` (whole batches as the leader stores them) at their own offsets.
     /// Returns the new log end offset. Not durable until a later `sync` completes.
@@ -43,7 +46,7 @@ impl PartitionLog {
         let mut expected = self.log_end;
         let mut latest = self.epochs.latest_epoch();
         // Group consecutive batches of one epoch: each group is one write.
-        let mut groups: Vec<(LeaderEpoch, Vec<(Bytes, BatchHeader)>, u64)> = Vec::new();
+        let mut groups: Vec<EpochRun> = Vec::new();
         for (pos, h) in scanned.batches {
             if h.last_offset_delta < 0 || h.records_count < 0 {
                 return Err(ReplicaAppendError::Malformed(format!("batch at offset {} has negative counts", h.base_offset)));
