@@ -39,13 +39,15 @@ struct Cluster {
     /// Disks of stopped nodes.
     stopped: BTreeMap<i32, TestDisk>,
     now: Millis,
+    /// A node cut off from the others: messages from and to it are dropped.
+    isolated: Option<i32>,
 }
 
 impl Cluster {
     fn start() -> Cluster {
         let now = Millis(1_700_000_000_000);
         let nodes = (0..NODES).map(|i| (i, Harness::at(config(i), TestDisk::default(), now))).collect();
-        Cluster { nodes, stopped: BTreeMap::new(), now }
+        Cluster { nodes, stopped: BTreeMap::new(), now, isolated: None }
     }
 
     /// Delivers peer messages until none are left (bounded).
@@ -61,6 +63,9 @@ impl Cluster {
                 return;
             }
             for (from, to, data) in msgs {
+                if self.isolated.is_some_and(|i| i == from || i == to.0) {
+                    continue;
+                }
                 if let Some(h) = self.nodes.get_mut(&to.0) {
                     h.broker.handle(h.now, Input::PeerReceived { from: NodeId(from), data });
                     h.settle();
@@ -448,4 +453,37 @@ fn acks_all_needs_min_insync_replicas() {
         other => panic!("unexpected {other:?}"),
     };
     assert_eq!((r.error_code, r.base_offset), (ec::NONE, 1), "acks=1 is taken");
+}
+
+/// A leader cut off from the cluster takes an acks=1 record no follower ever sees; a
+/// new leader takes other records; when the old leader returns it finds where its log
+/// diverges, truncates its own record away and copies the new leader's log.
+#[test]
+fn a_returning_leader_truncates_what_it_alone_wrote() {
+    let mut c = Cluster::start();
+    c.run_until(10_000, "cluster formed", |c| c.leaders().len() == 1 && (0..NODES).all(|n| c.live_brokers(n).len() == 3));
+    let controller = c.leaders()[0];
+    assert_eq!(c.create_with(controller, "z", 3, &[]), ec::NONE);
+    c.run(500);
+    let (old, _, _) = c.partition_leaders(controller, "z")[0];
+    assert_eq!(c.produce(old, "z", 0, "kept").error_code, ec::NONE, "acks=all before the cut");
+    c.isolated = Some(old);
+    let r = match c.call(old, 9, produce_req("z", 0, 1, batch(&["lost"], 1_700_000_000_000))) {
+        Response::Produce(r) => r.responses[0].partition_responses[0].clone(),
+        other => panic!("unexpected {other:?}"),
+    };
+    assert_eq!((r.error_code, r.base_offset), (ec::NONE, 1), "acks=1 on the isolated leader");
+    let witness = (0..NODES).find(|n| *n != old).unwrap();
+    c.run_until(15_000, "a new partition leader", |c| {
+        c.nodes[&witness].broker.cluster.as_ref().unwrap().metadata().unwrap().partition("z", 0).unwrap().leader.is_some_and(|l| l.0 != old)
+    });
+    let (new, _, _) = c.partition_leaders(witness, "z")[0];
+    let r = c.produce(new, "z", 0, "other");
+    assert_eq!((r.error_code, r.base_offset), (ec::NONE, 1), "offset 1 again, on the new leader");
+    c.isolated = None;
+    c.run_until(20_000, "the old leader rejoins the ISR", |c| c.isr(new, "z").len() == 3);
+    c.run(1_000);
+    assert_eq!(c.segment(old, "z"), c.segment(new, "z"), "the old leader holds the new leader's log");
+    let truncated = c.nodes[&old].events.iter().any(|e| matches!(e, ClusterEvent::Truncated { to, .. } if to.0 == 1));
+    assert!(truncated, "the old leader cut its log at 1");
 }
