@@ -487,3 +487,33 @@ fn a_returning_leader_truncates_what_it_alone_wrote() {
     let truncated = c.nodes[&old].events.iter().any(|e| matches!(e, ClusterEvent::Truncated { to, .. } if to.0 == 1));
     assert!(truncated, "the old leader cut its log at 1");
 }
+
+/// DeleteRecords on the leader moves the followers' log start too (over committed
+/// records), through the log start each fetch answer carries.
+#[test]
+fn followers_follow_the_leaders_log_start() {
+    use crate::protocol::messages::delete_records;
+    let mut c = Cluster::start();
+    c.run_until(10_000, "cluster formed", |c| c.leaders().len() == 1 && (0..NODES).all(|n| c.live_brokers(n).len() == 3));
+    assert_eq!(c.create_with(0, "d", 3, &[]), ec::NONE);
+    c.run(500);
+    let (leader, _, _) = c.partition_leaders(0, "d")[0];
+    for v in ["a", "b", "c"] {
+        assert_eq!(c.produce(leader, "d", 0, v).error_code, ec::NONE);
+    }
+    let req = Request::DeleteRecords(delete_records::DeleteRecordsRequest {
+        topics: vec![delete_records::DeleteRecordsTopic {
+            name: "d".into(),
+            partitions: vec![delete_records::DeleteRecordsPartition { partition_index: 0, offset: 2 }],
+        }],
+        timeout_ms: 1000,
+    });
+    let Response::DeleteRecords(r) = c.call(leader, 2, req) else { panic!() };
+    assert_eq!(r.topics[0].partitions[0].error_code, ec::NONE);
+    c.run(1_500);
+    for n in 0..NODES {
+        let b = &c.nodes[&n].broker;
+        let owner = b.partition_owner("d", 0).unwrap();
+        assert_eq!(b.partitions[&owner].log.log_start_offset().0, 2, "node {n}");
+    }
+}

@@ -519,6 +519,15 @@ impl Broker {
                 f.leader_hw = fetched.high_watermark;
                 let committed = fetched.high_watermark.min(p.log.log_end_offset());
                 p.log.advance_committed(committed);
+                // The leader's log start moved (DeleteRecords, retention): follow it
+                // over committed records only, as Kafka's followers do.
+                let start = fetched.log_start.min(committed);
+                if start > p.log.log_start_offset() && !p.log.truncating() {
+                    let mut io = IoScope { queue: &mut self.disk, owner };
+                    if let Err(e) = p.log.delete_records_before(start, &mut io) {
+                        tracing::debug!(topic = %p.topic, partition = p.index, error = ?e, "could not follow the leader's log start");
+                    }
+                }
             }
             Err(code) if code == error_code::OFFSET_OUT_OF_RANGE => f.state.on_out_of_range(),
             Err(code) => {
