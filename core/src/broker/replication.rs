@@ -504,16 +504,23 @@ impl Broker {
             Ok(fetched) => {
                 if !fetched.records.0.is_empty() {
                     let mut io = IoScope { queue: &mut self.disk, owner };
-                    match p.log.append_replicated(&fetched.records.0, now, &mut io) {
-                        Ok(_) => {}
+                    let refused = match p.log.append_replicated(&fetched.records.0, now, &mut io) {
+                        Ok(_) => false,
                         Err(ReplicaAppendError::Log(e)) => {
                             tracing::debug!(topic = %p.topic, partition = p.index, error = ?e, "replicated append refused by the log");
                             f.retry_at = now.plus_ms(REPLICA_RETRY_MS);
+                            true
                         }
                         Err(e) => {
                             tracing::warn!(topic = %p.topic, partition = p.index, error = ?e, "records from the leader do not continue this log; checking divergence again");
                             f.state.on_out_of_range();
+                            true
                         }
+                    };
+                    if refused {
+                        // The answer's high watermark speaks of a log this one does not match.
+                        self.drive_follower(owner);
+                        return;
                     }
                 }
                 f.leader_hw = fetched.high_watermark;
