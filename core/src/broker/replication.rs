@@ -270,7 +270,13 @@ impl Broker {
         if fetch_offset < p.log.log_start_offset() {
             return refuse(self, error_code::OFFSET_OUT_OF_RANGE);
         }
-        if let Err(r) = l.state.on_follower_fetch(from, leader_epoch, fetch_offset, durable, p.log.log_end_offset(), now) {
+        #[allow(unused_mut)]
+        let mut counted_epoch = leader_epoch;
+        #[cfg(feature = "sim-knobs")]
+        if self.config.knobs.accept_stale_fetch_epoch {
+            counted_epoch = counted_epoch.max(l.state.epoch());
+        }
+        if let Err(r) = l.state.on_follower_fetch(from, counted_epoch, fetch_offset, durable, p.log.log_end_offset(), now) {
             return refuse(self, refusal_code(r));
         }
         self.update_leader_hw(owner, false);
@@ -407,6 +413,17 @@ impl Broker {
             if l.isr_proposed_at.is_some_and(|at| now.0 - at.0 >= ISR_PROPOSAL_RETRY_MS) {
                 l.state.forget_proposal();
                 l.isr_proposed_at = None;
+            }
+            #[cfg(feature = "sim-knobs")]
+            if self.config.knobs.lagging_follower_in_sync && l.state.isr().len() < l.state.replicas().len() && l.isr_proposed_at.is_none() {
+                l.isr_proposed_at = Some(now);
+                requests.push(ControllerRequest::ChangeIsr {
+                    topic: p.topic.clone(),
+                    partition: p.index,
+                    isr: l.state.replicas().to_vec(),
+                    expected_partition_epoch: l.state.partition_epoch(),
+                });
+                continue;
             }
             if let Some(change) = l.state.isr_change(now, lag) {
                 tracing::info!(topic = %p.topic, partition = p.index, from = ?l.state.isr(), to = ?change.isr, "proposing an ISR change");
@@ -573,7 +590,13 @@ impl Broker {
         let view =
             LogView { log_end: p.log.log_end_offset(), latest_epoch: p.log.latest_epoch(), high_watermark: p.log.committed_offset() };
         let log = &p.log;
-        match f.state.on_epoch_end(answer, view, |e| log.end_offset_for(e).1) {
+        #[allow(unused_mut)]
+        let mut verdict = f.state.on_epoch_end(answer, view, |e| log.end_offset_for(e).1);
+        #[cfg(feature = "sim-knobs")]
+        if self.config.knobs.truncate_to_local_hw && verdict.is_ok() {
+            verdict = Ok((view.high_watermark < view.log_end).then_some(view.high_watermark));
+        }
+        match verdict {
             Ok(None) => {}
             Ok(Some(to)) => {
                 tracing::info!(topic = %p.topic, partition = p.index, %to, log_end = %view.log_end, "truncating to the leader's log");
