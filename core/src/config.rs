@@ -67,6 +67,8 @@ pub struct Knobs {
     pub lagging_follower_in_sync: bool,
     /// The controller never fences a broker that stopped heartbeating.
     pub never_fence_brokers: bool,
+    /// Seeds the BUGGIFY fault points (`crate::buggify`); `None`: all off.
+    pub buggify_seed: Option<u64>,
 }
 
 impl Default for BrokerConfig {

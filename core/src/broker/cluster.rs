@@ -246,6 +246,9 @@ impl Broker {
         }
         let Some(raft) = c.raft.as_mut() else { return };
         let mut ticks = 0;
+        if self.buggify.fires(crate::buggify::Point::RaftTickEarly) {
+            raft.tick();
+        }
         while now >= c.next_tick {
             if ticks < TICKS_CATCH_UP_MAX {
                 raft.tick();

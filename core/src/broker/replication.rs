@@ -39,6 +39,7 @@
 
 use bytes::Bytes;
 
+use crate::buggify::Point;
 use crate::cluster::events::ClusterEvent;
 use crate::cluster::peer::{ControllerRequest, Fetched, PeerMessage, RawBytes};
 use crate::io::Output;
@@ -351,6 +352,10 @@ impl Broker {
             None => {}
         }
         let written = p.log.written_offset();
+        if f.fetch_offset < written && self.buggify.fires(Point::ReplicaFetchEmpty) {
+            self.answer_replica_fetch(&f, Ok(Fetched { records: RawBytes::default(), high_watermark: hw, log_start }));
+            return None;
+        }
         if f.fetch_offset < written && !p.log.truncating() {
             let mut io = IoScope { queue: &mut self.disk, owner: f.owner };
             match p.log.read(f.fetch_offset, bytes_max, written, &mut io) {
@@ -406,10 +411,11 @@ impl Broker {
     pub(crate) fn propose_isr_changes(&mut self) {
         let now = self.now;
         let Some(c) = self.cluster.as_ref() else { return };
-        let lag = c.config.replica_lag_time_max_ms;
+        let configured_lag = c.config.replica_lag_time_max_ms;
         let mut requests = Vec::new();
         for p in self.partitions.values_mut() {
             let Replica::Leader(l) = &mut p.replica else { continue };
+            let lag = if self.buggify.fires(Point::IsrLagShort) { configured_lag / 10 } else { configured_lag };
             if l.isr_proposed_at.is_some_and(|at| now.0 - at.0 >= ISR_PROPOSAL_RETRY_MS) {
                 l.state.forget_proposal();
                 l.isr_proposed_at = None;
@@ -473,6 +479,9 @@ impl Broker {
         let seq = c.replica_seq;
         f.in_flight = Some((seq, now));
         let partition = p.index;
+        if self.buggify.fires(Point::ReplicaRequestLost) {
+            return; // resent after the timeout
+        }
         let (to, m) = match request {
             FollowerRequest::Fetch { leader, current_leader_epoch, offset } => (
                 leader,
