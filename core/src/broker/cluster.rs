@@ -109,6 +109,17 @@ pub(crate) struct ClusterNode {
     reconcile_due: bool,
     /// Pairs follower requests with their answers.
     pub(crate) replica_seq: u64,
+    /// Per partition, the highest leader epoch the metadata named this broker leader at
+    /// before its current registration was in place: this process never leads at it
+    /// (see `replication`).
+    pub(crate) lead_barred: BTreeMap<(String, i32), LeaderEpoch>,
+}
+
+impl ClusterNode {
+    /// Whether the metadata holds this process's own registration, unfenced.
+    pub(crate) fn registered(&self, me: NodeId) -> bool {
+        self.metadata().and_then(|m| m.broker(me)).is_some_and(|b| b.incarnation == self.incarnation && !b.fenced)
+    }
 }
 
 impl ClusterNode {
@@ -178,6 +189,7 @@ impl Broker {
             reported: None,
             reconcile_due: false,
             replica_seq: 0,
+            lead_barred: BTreeMap::new(),
         });
     }
 
@@ -264,6 +276,7 @@ impl Broker {
             self.controller_duties();
             self.resend_forwards();
             self.propose_isr_changes();
+            self.request_reelections();
             self.drive_all_followers();
         }
         self.pump_raft();
@@ -594,6 +607,14 @@ impl Broker {
                 }
                 Command::DeleteTopic { name }
             }
+            ControllerRequest::Reelect { topic, partition, leader_epoch } => {
+                let current =
+                    state.partition(&topic, partition).is_some_and(|p| p.leader == Some(origin) && p.leader_epoch == leader_epoch);
+                if !current {
+                    return; // the partition moved on already
+                }
+                Command::SetLeader { topic, partition, leader: Some(origin) }
+            }
             // Validated on apply: the partition epoch is the compare-and-set.
             ControllerRequest::ChangeIsr { topic, partition, isr, expected_partition_epoch } => {
                 Command::ChangeIsr { topic, partition, isr, expected_partition_epoch }
@@ -644,7 +665,9 @@ impl Broker {
         }
         let topic_id = match &request {
             ControllerRequest::CreateTopic { topic_id, .. } | ControllerRequest::DeleteTopic { topic_id, .. } => *topic_id,
-            ControllerRequest::AllocateProducerIds { .. } | ControllerRequest::ChangeIsr { .. } => TopicId::ZERO,
+            ControllerRequest::AllocateProducerIds { .. } | ControllerRequest::ChangeIsr { .. } | ControllerRequest::Reelect { .. } => {
+                TopicId::ZERO
+            }
         };
         let token = c.next_token;
         c.next_token += 1;

@@ -26,6 +26,18 @@
 //! - **Idle**: a replica without a leader, or a partition this node does not hold a
 //!   replica of; its high watermark is what it last knew to be committed.
 //!
+//! # A restarted leader never resumes its old epoch
+//! A leader that crashed may have lost records it wrote in its epoch but had not
+//! synced, while followers hold them. Leading on at that epoch it would write other
+//! records at the same offsets and epoch, and the followers' fetches (same epoch,
+//! same log end) would count the different records as the same: replicas disagree
+//! below the high watermark. So until the metadata holds this process's own
+//! registration (its incarnation, unfenced), every epoch at which the metadata names
+//! it leader is barred (`lead_barred`); afterwards, a partition the metadata still
+//! gives it at a barred epoch is left idle and the controller is asked to elect it
+//! again ([`ControllerRequest::Reelect`]): a new epoch, whose followers truncate to
+//! where its log ends, before it takes records.
+//!
 //! Standalone brokers never leave the `Standalone` role: the high watermark is the
 //! durable offset, as before.
 //!
@@ -130,8 +142,11 @@ impl Broker {
 
     /// Gives every local partition the role the metadata assigns this node.
     pub(crate) fn sync_replica_roles(&mut self) {
-        let Some(state) = self.cluster.as_ref().and_then(|c| c.metadata()) else { return };
+        let Some(c) = self.cluster.as_mut() else { return };
         let me = self.config.node_id;
+        let registered = c.registered(me);
+        let Some(state) = c.raft.as_ref().map(|r| r.metadata()) else { return };
+        let barred = &mut c.lead_barred;
         let now = self.now;
         let mut became_leader = Vec::new();
         for (owner, p) in self.partitions.iter_mut() {
@@ -148,7 +163,19 @@ impl Broker {
             if !p.is_ready() {
                 continue; // roles are taken when the log is ready
             }
-            if mp.leader == Some(me) {
+            let key = (p.topic.clone(), p.index);
+            if mp.leader == Some(me) && !registered {
+                let e = barred.entry(key).or_insert(mp.leader_epoch);
+                *e = (*e).max(mp.leader_epoch);
+            }
+            let may_lead = registered && barred.get(&(p.topic.clone(), p.index)).is_none_or(|b| mp.leader_epoch > *b);
+            if mp.leader == Some(me) && !may_lead {
+                if !matches!(p.replica, Replica::Idle) {
+                    tracing::info!(topic = %p.topic, partition = p.index, epoch = mp.leader_epoch.0, "not leading at an epoch from before this start; asking for a new one");
+                    p.replica = Replica::Idle;
+                    became_leader.push(*owner);
+                }
+            } else if mp.leader == Some(me) {
                 match &mut p.replica {
                     Replica::Leader(l) if l.state.epoch() == mp.leader_epoch => {
                         if l.state.partition_epoch() != mp.partition_epoch {
@@ -198,6 +225,33 @@ impl Broker {
                 self.recheck.extend(waiters);
             }
             self.drive_follower(owner);
+        }
+    }
+
+    /// Asks the controller for a new epoch of every partition the metadata names this
+    /// broker leader of at a barred epoch (every cluster tick; the controller drops
+    /// repeats).
+    pub(crate) fn request_reelections(&mut self) {
+        let me = self.config.node_id;
+        let Some(c) = self.cluster.as_ref() else { return };
+        if !c.registered(me) {
+            return;
+        }
+        let Some(state) = c.metadata() else { return };
+        let requests: Vec<ControllerRequest> = c
+            .lead_barred
+            .iter()
+            .filter_map(|((topic, partition), barred)| {
+                let p = state.partition(topic, *partition)?;
+                (p.leader == Some(me) && p.leader_epoch <= *barred).then(|| ControllerRequest::Reelect {
+                    topic: topic.clone(),
+                    partition: *partition,
+                    leader_epoch: p.leader_epoch,
+                })
+            })
+            .collect();
+        for r in requests {
+            self.send_to_controller(r);
         }
     }
 

@@ -92,6 +92,15 @@ pub enum ControllerRequest {
     AllocateProducerIds {
         size: i64,
     },
+    /// A broker the metadata names leader of a partition at `leader_epoch`, but which
+    /// may not lead at that epoch (it restarted since, and may have lost records it
+    /// wrote in it), asks to be elected again: a new epoch. Ignored if the partition
+    /// moved on.
+    Reelect {
+        topic: String,
+        partition: i32,
+        leader_epoch: LeaderEpoch,
+    },
     /// A partition leader asks to change the ISR (Kafka's AlterPartition), valid only
     /// while the partition epoch is still `expected_partition_epoch`.
     ChangeIsr {
