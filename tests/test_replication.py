@@ -30,7 +30,7 @@ from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
 import kafka_wire as w
-from clients import OP_TIMEOUT_S, base_conf, consume_partition, unique_topic
+from clients import OP_TIMEOUT_S, base_conf, consume_partition, unique_topic, wait_high_watermark
 from conftest import HOST, Broker, free_port, server_binary
 from group_helpers import wait_until
 
@@ -44,6 +44,12 @@ FORM_TIMEOUT_S = 30.0
 # timeouts (1-2 s at the default tick); generous on a loaded machine.
 FAILOVER_TIMEOUT_S = 30.0
 ISR_TIMEOUT_S = 30.0
+# A dead follower leaves the ISR after the lag time at the latest (the controller may drop a
+# fenced broker at once); without the flag the server's default (Kafka's, 30 s) applies.
+def lag_time_s() -> float:
+    return REPLICA_LAG_TIME_MAX_MS / 1000 if "--replica-lag-time-max-ms" in server_help() else 30.0
+
+
 NOT_ENOUGH_REPLICAS = 19
 NOT_ENOUGH_REPLICAS_AFTER_APPEND = 20
 REFUSED = (NOT_ENOUGH_REPLICAS, NOT_ENOUGH_REPLICAS_AFTER_APPEND)
@@ -352,7 +358,7 @@ def test_acked_writes_survive_leader_kill(replicated, idempotent):
         assert after.leader in before.isrs, f"new leader {after.leader} not from the ISR {before.isrs}"
         assert after.leader in after.isrs, isr_text(after)
         # min.insync.replicas=2 is met by the two survivors: the stream goes on.
-        prod.wait_acked(acked_at_kill + 300, FAILOVER_TIMEOUT_S, "after the failover, old leader dead")
+        prod.wait_acked(acked_at_kill + 300, FAILOVER_TIMEOUT_S + lag_time_s(), "after the failover, old leader dead")
 
         victim.start()
         acked_at_restart = len(prod.acked)
@@ -374,6 +380,8 @@ def test_acked_writes_survive_leader_kill(replicated, idempotent):
     rest_ids = [n.node_id for n in rest]
     moved = wait_partition(rest, topic, lambda p: p.leader in rest_ids, f"a leader among {rest_ids}")
     assert moved.leader in healed.isrs, isr_text(moved)
+    # The new leader's high watermark catches up once its follower has fetched; read after that.
+    wait_high_watermark(bootstrap_of(rest), topic, 0, len(log), timeout_s=FAILOVER_TIMEOUT_S + lag_time_s())
     again = read_log(bootstrap_of(rest), topic)
     assert again == log, (f"the log read from leader {moved.leader} differs from the one read from "
                           f"{healed.leader}: {len(again)} vs {len(log)} records, first difference at "
@@ -435,7 +443,7 @@ def test_not_enough_replicas(replicated):
     live = [n for n in nodes if n is not victim]
     live_ids = sorted(n.node_id for n in live)
     shrunk = wait_partition(live, topic, lambda q: sorted(q.isrs) == live_ids,
-                            f"the ISR shrunk to the live brokers {live_ids}", ISR_TIMEOUT_S)
+                            f"the ISR shrunk to the live brokers {live_ids}", ISR_TIMEOUT_S + lag_time_s())
     assert shrunk.leader == leader.node_id, f"the leader stays: {isr_text(shrunk)}"
 
     raw_err = raw_produce(leader, topic, b"refused-raw", acks=-1)
