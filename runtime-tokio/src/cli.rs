@@ -117,6 +117,11 @@ pub struct Cli {
     #[arg(long, env = "CHRONIK_BROKER_HEARTBEAT_INTERVAL_MS", value_parser = clap::value_parser!(i64).range(1..), global = true)]
     pub broker_heartbeat_interval_ms: Option<i64>,
 
+    /// Cluster mode: a follower not caught up with its leader for this long leaves the
+    /// ISR (Kafka's `replica.lag.time.max.ms`). Default 30000.
+    #[arg(long, env = "CHRONIK_REPLICA_LAG_TIME_MAX_MS", value_parser = clap::value_parser!(i64).range(1..), global = true)]
+    pub replica_lag_time_max_ms: Option<i64>,
+
     /// Cluster mode: one Raft tick; elections time out after 10 to 20 ticks. Default 100.
     #[arg(long, env = "CHRONIK_RAFT_TICK_MS", value_parser = clap::value_parser!(i64).range(1..), global = true)]
     pub raft_tick_ms: Option<i64>,
@@ -216,6 +221,7 @@ impl Cli {
                 ("--broker-session-timeout-ms", self.broker_session_timeout_ms.is_some()),
                 ("--broker-heartbeat-interval-ms", self.broker_heartbeat_interval_ms.is_some()),
                 ("--raft-tick-ms", self.raft_tick_ms.is_some()),
+                ("--replica-lag-time-max-ms", self.replica_lag_time_max_ms.is_some()),
             ];
             if let Some((flag, _)) = cluster_only.iter().find(|(_, set)| *set) {
                 return Err(format!("{flag} applies to cluster mode only; give --voters too"));
@@ -254,6 +260,9 @@ impl Cli {
         }
         if let Some(ms) = self.raft_tick_ms {
             config.tick_interval_ms = ms;
+        }
+        if let Some(ms) = self.replica_lag_time_max_ms {
+            config.replica_lag_time_max_ms = ms;
         }
         if config.broker_heartbeat_interval_ms >= config.broker_session_timeout_ms {
             return Err(format!(

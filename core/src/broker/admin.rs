@@ -87,7 +87,7 @@ impl Broker {
         let now = self.now;
         let mut io = IoScope { queue: &mut self.disk, owner };
         let log = PartitionLog::create(&topics::partition_dir(topic, index), config.log_config(), now, &mut io);
-        self.partitions.insert(owner, PartitionState::new(topic, index, log));
+        self.partitions.insert(owner, PartitionState::new(topic, index, log, self.config.cluster.is_some()));
         owner
     }
 
@@ -97,7 +97,7 @@ impl Broker {
         let now = self.now;
         let mut io = IoScope { queue: &mut self.disk, owner };
         let log = PartitionLog::open(&topics::partition_dir(topic, index), config.log_config(), now, &mut io);
-        self.partitions.insert(owner, PartitionState::new(topic, index, log));
+        self.partitions.insert(owner, PartitionState::new(topic, index, log, self.config.cluster.is_some()));
         owner
     }
 

@@ -23,9 +23,8 @@
 //!   `forward_timeout_ms` passes (REQUEST_TIMED_OUT).
 //! - **The local registry follows the metadata.** After each apply, every topic of the
 //!   metadata exists locally (logs and description, as standalone creates them) and a
-//!   local topic the metadata deleted is deleted. Until partition replication exists,
-//!   only a partition's leader takes data; every broker keeps a (possibly empty) log for
-//!   every partition.
+//!   local topic the metadata deleted is deleted. Partition data is replicated by
+//!   [`super::replication`], which takes each partition's role from the metadata.
 //!
 //! Nothing here sits on the produce path: produce and fetch only ask
 //! [`Broker::leader_check`], a map lookup.
@@ -108,6 +107,8 @@ pub(crate) struct ClusterNode {
     known_topics: BTreeSet<TopicId>,
     reported: Option<(u64, Role, Option<NodeId>)>,
     reconcile_due: bool,
+    /// Pairs follower requests with their answers.
+    pub(crate) replica_seq: u64,
 }
 
 impl ClusterNode {
@@ -176,6 +177,7 @@ impl Broker {
             known_topics: BTreeSet::new(),
             reported: None,
             reconcile_due: false,
+            replica_seq: 0,
         });
     }
 
@@ -258,6 +260,8 @@ impl Broker {
         if ticks > 0 {
             self.controller_duties();
             self.resend_forwards();
+            self.propose_isr_changes();
+            self.drive_all_followers();
         }
         self.pump_raft();
     }
@@ -295,6 +299,7 @@ impl Broker {
         if c.reconcile_due {
             c.reconcile_due = false;
             self.reconcile_topics();
+            self.sync_replica_roles();
             self.sync_group_leadership();
         }
         let c = self.cluster.as_mut().expect("cluster");
@@ -414,7 +419,7 @@ impl Broker {
         }
     }
 
-    fn send_peer(&mut self, to: NodeId, m: &PeerMessage) {
+    pub(crate) fn send_peer(&mut self, to: NodeId, m: &PeerMessage) {
         if to == self.config.node_id {
             return;
         }
@@ -450,6 +455,14 @@ impl Broker {
             PeerMessage::Heartbeat { id, incarnation, address } => self.on_heartbeat(id, incarnation, address),
             PeerMessage::Forward { origin, token, request } => self.on_forward(origin, token, request),
             PeerMessage::ForwardRefused { token, error_code, message } => self.on_forward_refused(token, error_code, message),
+            PeerMessage::ReplicaFetch { topic_id, partition, leader_epoch, fetch_offset, durable, seq } => {
+                self.on_replica_fetch(from, topic_id, partition, leader_epoch, fetch_offset, durable, seq)
+            }
+            PeerMessage::ReplicaFetched { topic_id, partition, seq, result } => self.on_replica_fetched(topic_id, partition, seq, result),
+            PeerMessage::EpochQuery { topic_id, partition, current_leader_epoch, epoch, seq } => {
+                self.on_epoch_query(from, topic_id, partition, current_leader_epoch, epoch, seq)
+            }
+            PeerMessage::EpochAnswer { topic_id, partition, seq, result } => self.on_epoch_answer(topic_id, partition, seq, result),
         }
     }
 
@@ -572,9 +585,24 @@ impl Broker {
                 }
                 Command::DeleteTopic { name }
             }
+            // Validated on apply: the partition epoch is the compare-and-set.
+            ControllerRequest::ChangeIsr { topic, partition, isr, expected_partition_epoch } => {
+                Command::ChangeIsr { topic, partition, isr, expected_partition_epoch }
+            }
         };
         if let Err(e) = self.controller_propose(context, &cmd) {
             tracing::debug!(error = ?e, "forwarded proposal not accepted");
+        }
+    }
+
+    /// Sends `request` to the controller once, without waiting for its outcome (the
+    /// caller sees the outcome in the metadata and asks again if it must).
+    pub(crate) fn send_to_controller(&mut self, request: ControllerRequest) {
+        let me = self.config.node_id;
+        match self.cluster.as_ref().and_then(|c| c.leader()) {
+            Some(l) if l == me => self.on_forward(me, 0, request),
+            Some(l) => self.send_peer(l, &PeerMessage::Forward { origin: me, token: 0, request }),
+            None => {}
         }
     }
 
@@ -607,7 +635,7 @@ impl Broker {
         }
         let topic_id = match &request {
             ControllerRequest::CreateTopic { topic_id, .. } | ControllerRequest::DeleteTopic { topic_id, .. } => *topic_id,
-            ControllerRequest::AllocateProducerIds { .. } => TopicId::ZERO,
+            ControllerRequest::AllocateProducerIds { .. } | ControllerRequest::ChangeIsr { .. } => TopicId::ZERO,
         };
         let token = c.next_token;
         c.next_token += 1;
@@ -746,23 +774,6 @@ impl Broker {
             return Err(error_code::FENCED_LEADER_EPOCH);
         }
         Ok(epoch)
-    }
-
-    /// Until partition data is replicated (the next step of cluster mode), records are
-    /// taken only for partitions with one replica: acknowledging a write that no
-    /// follower holds would break `acks=all` and lose it on failover. Standalone: always.
-    pub(crate) fn replication_check(&self, topic: &str, index: i32, _acks: i16) -> Result<(), (i16, String)> {
-        let Some(p) = self.cluster.as_ref().and_then(|c| c.metadata()).and_then(|m| m.partition(topic, index)) else { return Ok(()) };
-        if p.replicas.len() > 1 {
-            return Err((
-                error_code::NOT_ENOUGH_REPLICAS,
-                format!(
-                    "Partition {topic}-{index} has {} replicas; this cluster accepts records only for partitions with replication factor 1 until partition replication is available",
-                    p.replicas.len()
-                ),
-            ));
-        }
-        Ok(())
     }
 
     /// Live (registered, unfenced) brokers with their addresses, in id order.

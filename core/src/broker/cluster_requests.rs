@@ -27,9 +27,9 @@ use crate::group::OFFSETS_TOPIC;
 const KEY_TYPE_GROUP: i8 = 0;
 /// Replication factor of auto-created topics (Kafka's `default.replication.factor`).
 const DEFAULT_REPLICATION_FACTOR: i16 = 1;
-/// Replication factor of `__consumer_offsets`. One until partition data is replicated:
-/// a higher factor would move a group to a replica that holds none of its offsets.
-const OFFSETS_REPLICATION_FACTOR: i16 = 1;
+/// Replication factor of `__consumer_offsets` (Kafka's `offsets.topic.replication.factor`
+/// default), capped at the live brokers when it is created.
+const OFFSETS_REPLICATION_FACTOR: i16 = 3;
 
 fn partition_metadata(state: &MetadataState, t: &MetaTopic) -> Vec<MetadataResponsePartition> {
     t.partitions
@@ -179,7 +179,8 @@ impl Broker {
             let n = self.config.groups.offsets_partitions.max(1);
             tracing::info!(partitions = n, "creating the offsets topic {OFFSETS_TOPIC} through the controller");
             let config = super::groups::offsets_topic_config(self.config.groups.offsets_segment_bytes);
-            self.cluster_create_topic(OFFSETS_TOPIC, n, OFFSETS_REPLICATION_FACTOR, None, &config);
+            let rf = OFFSETS_REPLICATION_FACTOR.min(brokers.len().max(1) as i16);
+            self.cluster_create_topic(OFFSETS_TOPIC, n, rf, None, &config);
         }
         let state = self.cluster.as_ref().and_then(|c| c.metadata());
         let answer: Vec<Coordinator> = keys

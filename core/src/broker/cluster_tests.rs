@@ -39,13 +39,15 @@ struct Cluster {
     /// Disks of stopped nodes.
     stopped: BTreeMap<i32, TestDisk>,
     now: Millis,
+    /// A node cut off from the others: messages from and to it are dropped.
+    isolated: Option<i32>,
 }
 
 impl Cluster {
     fn start() -> Cluster {
         let now = Millis(1_700_000_000_000);
         let nodes = (0..NODES).map(|i| (i, Harness::at(config(i), TestDisk::default(), now))).collect();
-        Cluster { nodes, stopped: BTreeMap::new(), now }
+        Cluster { nodes, stopped: BTreeMap::new(), now, isolated: None }
     }
 
     /// Delivers peer messages until none are left (bounded).
@@ -61,6 +63,9 @@ impl Cluster {
                 return;
             }
             for (from, to, data) in msgs {
+                if self.isolated.is_some_and(|i| i == from || i == to.0) {
+                    continue;
+                }
                 if let Some(h) = self.nodes.get_mut(&to.0) {
                     h.broker.handle(h.now, Input::PeerReceived { from: NodeId(from), data });
                     h.settle();
@@ -246,9 +251,11 @@ fn topics_are_created_through_the_controller_and_served_by_their_leaders() {
         let other = (leader + 1) % NODES;
         assert_eq!(c.produce(other, "one", partition as i32, "v").error_code, ec::NOT_LEADER_OR_FOLLOWER);
     }
-    // Until replication exists, partitions with more than one replica take no records.
+    // A replicated partition takes records at its leader (acks=all: once the
+    // followers hold them durably).
     let lead3 = m.topics[0].partitions[0].leader_id;
-    assert_eq!(c.produce(lead3, "three", 0, "v").error_code, ec::NOT_ENOUGH_REPLICAS);
+    assert_eq!(c.produce(lead3, "three", 0, "v").error_code, ec::NONE);
+    assert_eq!(c.produce((lead3 + 1) % NODES, "three", 0, "v").error_code, ec::NOT_LEADER_OR_FOLLOWER);
 }
 
 /// The controller crashes: another node takes over, fences it after the session
@@ -351,4 +358,162 @@ fn topics_are_deleted_everywhere_and_the_name_reused() {
     let again = c.metadata(1, &["gone"]);
     assert_eq!(again.topics[0].partitions.len(), 1);
     assert_ne!(again.topics[0].topic_id, first_id);
+}
+
+impl Cluster {
+    fn create_with(&mut self, node: i32, name: &str, rf: i16, configs: &[(&str, &str)]) -> i16 {
+        let req = Request::CreateTopics(create_topics::CreateTopicsRequest {
+            topics: vec![create_topics::CreatableTopic {
+                name: name.into(),
+                num_partitions: 1,
+                replication_factor: rf,
+                configs: configs
+                    .iter()
+                    .map(|(k, v)| create_topics::CreatableTopicConfig { name: k.to_string(), value: Some(v.to_string()) })
+                    .collect(),
+                ..Default::default()
+            }],
+            timeout_ms: 30_000,
+            ..Default::default()
+        });
+        match self.call(node, 7, req) {
+            Response::CreateTopics(r) => r.topics[0].error_code,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    /// The synced bytes of partition 0's first segment on `node`.
+    fn segment(&self, node: i32, topic: &str) -> Vec<u8> {
+        let disk = self.nodes.get(&node).map(|h| &h.disk).or_else(|| self.stopped.get(&node)).expect("known node");
+        disk.files.get(&format!("{topic}-0/00000000000000000000.log")).map(|f| f.synced.clone()).unwrap_or_default()
+    }
+
+    fn isr(&self, node: i32, topic: &str) -> Vec<NodeId> {
+        self.nodes[&node].broker.cluster.as_ref().unwrap().metadata().unwrap().partition(topic, 0).unwrap().isr.clone()
+    }
+}
+
+/// Replication end to end: acks=all records reach every replica byte for byte; the
+/// leader crashes (power loss) and a follower takes over with every acknowledged
+/// record; the old leader returns as a follower, catches up and rejoins the ISR.
+#[test]
+fn acknowledged_records_survive_the_leaders_crash() {
+    let mut c = Cluster::start();
+    c.run_until(10_000, "cluster formed", |c| c.leaders().len() == 1 && (0..NODES).all(|n| c.live_brokers(n).len() == 3));
+    assert_eq!(c.create_with(0, "r", 3, &[("min.insync.replicas", "2")]), ec::NONE);
+    c.run(500);
+    let (leader, epoch, _) = c.partition_leaders(0, "r")[0];
+    for (i, v) in ["a", "b", "c"].iter().enumerate() {
+        let r = c.produce(leader, "r", 0, v);
+        assert_eq!((r.error_code, r.base_offset), (ec::NONE, i as i64), "acks=all produce {v}");
+    }
+    c.run(500);
+    let on_leader = c.segment(leader, "r");
+    assert!(!on_leader.is_empty());
+    for n in 0..NODES {
+        assert_eq!(c.segment(n, "r"), on_leader, "node {n} holds the leader's bytes, synced");
+    }
+    c.crash(leader);
+    c.run_until(15_000, "a new partition leader", |c| {
+        let n = (leader + 1) % NODES;
+        c.nodes[&n].broker.cluster.as_ref().unwrap().metadata().unwrap().partition("r", 0).unwrap().leader.is_some_and(|l| l.0 != leader)
+    });
+    let (new_leader, new_epoch, _) = c.partition_leaders((leader + 1) % NODES, "r")[0];
+    assert!(new_epoch > epoch);
+    let r = c.produce(new_leader, "r", 0, "d");
+    assert_eq!((r.error_code, r.base_offset), (ec::NONE, 3), "the new leader kept a, b, c");
+    c.restart(leader);
+    c.run_until(20_000, "the old leader rejoins the ISR", |c| c.isr(new_leader, "r").len() == 3);
+    c.run(1_000);
+    let on_new = c.segment(new_leader, "r");
+    for n in 0..NODES {
+        assert_eq!(c.segment(n, "r"), on_new, "node {n} caught up");
+    }
+}
+
+/// min.insync.replicas: with a follower gone from the ISR, acks=all is refused with
+/// NOT_ENOUGH_REPLICAS and nothing is acknowledged; acks=1 still works.
+#[test]
+fn acks_all_needs_min_insync_replicas() {
+    let mut c = Cluster::start();
+    c.run_until(10_000, "cluster formed", |c| c.leaders().len() == 1 && (0..NODES).all(|n| c.live_brokers(n).len() == 3));
+    assert_eq!(c.create_with(0, "m", 3, &[("min.insync.replicas", "3")]), ec::NONE);
+    c.run(500);
+    let (leader, _, _) = c.partition_leaders(0, "m")[0];
+    assert_eq!(c.produce(leader, "m", 0, "a").error_code, ec::NONE);
+    let controller = c.leaders()[0];
+    let victim = (0..NODES).find(|n| *n != leader && *n != controller).unwrap_or((leader + 1) % NODES);
+    c.crash(victim);
+    c.run_until(15_000, "the ISR shrank", |c| c.isr(leader, "m").len() == 2);
+    c.run(500);
+    let r = c.produce(leader, "m", 0, "b");
+    assert_eq!(r.error_code, ec::NOT_ENOUGH_REPLICAS);
+    let r = match c.call(leader, 9, produce_req("m", 0, 1, batch(&["c"], 1_700_000_000_000))) {
+        Response::Produce(r) => r.responses[0].partition_responses[0].clone(),
+        other => panic!("unexpected {other:?}"),
+    };
+    assert_eq!((r.error_code, r.base_offset), (ec::NONE, 1), "acks=1 is taken");
+}
+
+/// A leader cut off from the cluster takes an acks=1 record no follower ever sees; a
+/// new leader takes other records; when the old leader returns it finds where its log
+/// diverges, truncates its own record away and copies the new leader's log.
+#[test]
+fn a_returning_leader_truncates_what_it_alone_wrote() {
+    let mut c = Cluster::start();
+    c.run_until(10_000, "cluster formed", |c| c.leaders().len() == 1 && (0..NODES).all(|n| c.live_brokers(n).len() == 3));
+    let controller = c.leaders()[0];
+    assert_eq!(c.create_with(controller, "z", 3, &[]), ec::NONE);
+    c.run(500);
+    let (old, _, _) = c.partition_leaders(controller, "z")[0];
+    assert_eq!(c.produce(old, "z", 0, "kept").error_code, ec::NONE, "acks=all before the cut");
+    c.isolated = Some(old);
+    let r = match c.call(old, 9, produce_req("z", 0, 1, batch(&["lost"], 1_700_000_000_000))) {
+        Response::Produce(r) => r.responses[0].partition_responses[0].clone(),
+        other => panic!("unexpected {other:?}"),
+    };
+    assert_eq!((r.error_code, r.base_offset), (ec::NONE, 1), "acks=1 on the isolated leader");
+    let witness = (0..NODES).find(|n| *n != old).unwrap();
+    c.run_until(15_000, "a new partition leader", |c| {
+        c.nodes[&witness].broker.cluster.as_ref().unwrap().metadata().unwrap().partition("z", 0).unwrap().leader.is_some_and(|l| l.0 != old)
+    });
+    let (new, _, _) = c.partition_leaders(witness, "z")[0];
+    let r = c.produce(new, "z", 0, "other");
+    assert_eq!((r.error_code, r.base_offset), (ec::NONE, 1), "offset 1 again, on the new leader");
+    c.isolated = None;
+    c.run_until(20_000, "the old leader rejoins the ISR", |c| c.isr(new, "z").len() == 3);
+    c.run(1_000);
+    assert_eq!(c.segment(old, "z"), c.segment(new, "z"), "the old leader holds the new leader's log");
+    let truncated = c.nodes[&old].events.iter().any(|e| matches!(e, ClusterEvent::Truncated { to, .. } if to.0 == 1));
+    assert!(truncated, "the old leader cut its log at 1");
+}
+
+/// DeleteRecords on the leader moves the followers' log start too (over committed
+/// records), through the log start each fetch answer carries.
+#[test]
+fn followers_follow_the_leaders_log_start() {
+    use crate::protocol::messages::delete_records;
+    let mut c = Cluster::start();
+    c.run_until(10_000, "cluster formed", |c| c.leaders().len() == 1 && (0..NODES).all(|n| c.live_brokers(n).len() == 3));
+    assert_eq!(c.create_with(0, "d", 3, &[]), ec::NONE);
+    c.run(500);
+    let (leader, _, _) = c.partition_leaders(0, "d")[0];
+    for v in ["a", "b", "c"] {
+        assert_eq!(c.produce(leader, "d", 0, v).error_code, ec::NONE);
+    }
+    let req = Request::DeleteRecords(delete_records::DeleteRecordsRequest {
+        topics: vec![delete_records::DeleteRecordsTopic {
+            name: "d".into(),
+            partitions: vec![delete_records::DeleteRecordsPartition { partition_index: 0, offset: 2 }],
+        }],
+        timeout_ms: 1000,
+    });
+    let Response::DeleteRecords(r) = c.call(leader, 2, req) else { panic!() };
+    assert_eq!(r.topics[0].partitions[0].error_code, ec::NONE);
+    c.run(1_500);
+    for n in 0..NODES {
+        let b = &c.nodes[&n].broker;
+        let owner = b.partition_owner("d", 0).unwrap();
+        assert_eq!(b.partitions[&owner].log.log_start_offset().0, 2, "node {n}");
+    }
 }

@@ -48,6 +48,7 @@ pub mod produce;
 pub mod producer_ids;
 pub mod raft_log;
 pub mod records_admin;
+pub mod replication;
 pub mod startup;
 #[cfg(test)]
 pub(crate) mod testkit;
@@ -109,6 +110,8 @@ pub enum Pending {
     InitProducerId(producer_ids::InitProducerIdPending),
     /// A Metadata request naming a topic that is being created.
     Metadata(metadata::MetadataPending),
+    /// A follower's fetch this leader is answering.
+    ReplicaFetch(replication::ReplicaFetchPending),
 }
 
 /// One partition of one topic, with whatever waits on it.
@@ -124,10 +127,13 @@ pub struct PartitionState {
     pub reads: BTreeMap<ReadId, ReqId>,
     /// The log start offset known to be persisted.
     pub persisted_start: Offset,
+    /// This node's part in the partition's replication (cluster mode).
+    pub replica: replication::Replica,
 }
 
 impl PartitionState {
-    pub fn new(topic: &str, index: i32, log: PartitionLog) -> PartitionState {
+    /// A partition of a cluster (`clustered`) starts idle until the metadata gives it a role.
+    pub fn new(topic: &str, index: i32, log: PartitionLog, clustered: bool) -> PartitionState {
         PartitionState {
             topic: topic.to_string(),
             index,
@@ -136,6 +142,7 @@ impl PartitionState {
             write_waiters: Default::default(),
             reads: Default::default(),
             persisted_start: Offset(0),
+            replica: if clustered { replication::Replica::Idle } else { replication::Replica::Standalone },
         }
     }
 
@@ -143,9 +150,15 @@ impl PartitionState {
         matches!(self.log.state(), LogState::Ready)
     }
 
-    /// The high watermark: everything below it is durable.
+    /// The high watermark: standalone, the durable offset; in a cluster, the offset
+    /// below which every in-sync replica has the records durably (see [`replication`]).
     pub fn high_watermark(&self) -> Offset {
-        self.log.durable_offset()
+        match &self.replica {
+            replication::Replica::Standalone => self.log.durable_offset(),
+            replication::Replica::Leader(l) => l.state.high_watermark(),
+            replication::Replica::Follower(f) => f.leader_hw.min(self.log.log_end_offset()),
+            replication::Replica::Idle => self.log.committed_offset(),
+        }
     }
 }
 
@@ -286,6 +299,7 @@ impl Broker {
             let deadline = match p {
                 Pending::Fetch(f) => f.deadline(),
                 Pending::Metadata(m) => Some(m.deadline),
+                Pending::ReplicaFetch(f) => Some(f.deadline()),
                 _ => None,
             };
             if let Some(d) = deadline {
@@ -468,6 +482,7 @@ impl Broker {
             for e in events {
                 self.on_log_event(owner, e);
             }
+            self.replication_after_disk(owner);
         }
         // Disk capacity freed: connections paused on it may continue. (Only then:
         // this runs on every completion, and scanning connections is not free.)
@@ -484,6 +499,7 @@ impl Broker {
         match event {
             LogEvent::Ready => {
                 self.on_partition_ready(owner);
+                self.sync_replica_roles();
                 self.begin_group_load(owner);
             }
             LogEvent::Durable(_) => {
@@ -497,6 +513,7 @@ impl Broker {
                 match self.pending.get_mut(&req) {
                     Some(Pending::Fetch(f)) => f.on_read(owner, read, result),
                     Some(Pending::GroupLoad(l)) => l.on_read(read, result.map_err(|e| format!("{e:?}"))),
+                    Some(Pending::ReplicaFetch(f)) => f.on_read(read, result),
                     _ => return,
                 }
                 self.recheck.insert(req);
@@ -577,6 +594,7 @@ impl Broker {
             Pending::GroupLoad(x) => groups::poll_load(self, id, x).map(Pending::GroupLoad),
             Pending::InitProducerId(x) => producer_ids::poll(self, id, x).map(Pending::InitProducerId),
             Pending::Metadata(x) => metadata::poll(self, id, x).map(Pending::Metadata),
+            Pending::ReplicaFetch(x) => self.poll_replica_fetch(id, x).map(Pending::ReplicaFetch),
         };
         if let Some(p) = still {
             self.pending.insert(id, p);
@@ -620,6 +638,7 @@ impl Broker {
             .filter(|(_, p)| match p {
                 Pending::Fetch(f) => f.deadline().is_some_and(|d| d <= now),
                 Pending::Metadata(m) => m.deadline <= now,
+                Pending::ReplicaFetch(f) => f.deadline() <= now,
                 _ => false,
             })
             .map(|(id, _)| *id)
@@ -645,7 +664,9 @@ impl Broker {
             .partitions
             .iter()
             .filter(|(_, p)| {
-                (!p.hw_waiters.is_empty() || self.phase == Phase::ShuttingDown) && p.log.needs_sync() && !p.log.sync_in_flight()
+                // A follower syncs at once: its next fetch reports what it holds durably.
+                let follower = matches!(p.replica, replication::Replica::Follower(_));
+                (!p.hw_waiters.is_empty() || follower || self.phase == Phase::ShuttingDown) && p.log.needs_sync() && !p.log.sync_in_flight()
             })
             .map(|(o, _)| *o)
             .collect();
@@ -664,8 +685,12 @@ impl Broker {
         self.phase = Phase::ShuttingDown;
         self.unload_groups();
         // Long polls answer with what they have.
-        let fetches: Vec<ReqId> =
-            self.pending.iter().filter(|(_, p)| matches!(p, Pending::Fetch(_) | Pending::Metadata(_))).map(|(id, _)| *id).collect();
+        let fetches: Vec<ReqId> = self
+            .pending
+            .iter()
+            .filter(|(_, p)| matches!(p, Pending::Fetch(_) | Pending::Metadata(_) | Pending::ReplicaFetch(_)))
+            .map(|(id, _)| *id)
+            .collect();
         self.recheck.extend(fetches);
         let conns: Vec<ConnId> = self.conns.keys().copied().collect();
         for conn in conns {

@@ -4,8 +4,14 @@
 //!   the client notices and refreshes its metadata).
 //! - `acks=1`: answered once the append is written (the write completed), before
 //!   any sync; a failed write is answered with KAFKA_STORAGE_ERROR.
-//! - `acks=all` (-1): answered only when the high watermark (the durable offset)
-//!   covers every record of the request; asserted when answering.
+//! - `acks=all` (-1): answered only when the high watermark covers every record of
+//!   the request (standalone: the durable offset; in a cluster: durable on every
+//!   in-sync replica, see `replication`); the leader's own durability is asserted
+//!   when answering. With fewer in-sync replicas than `min.insync.replicas` the
+//!   request fails with NOT_ENOUGH_REPLICAS before the append, or
+//!   NOT_ENOUGH_REPLICAS_AFTER_APPEND if the ISR shrank while it waited; if this
+//!   broker stops leading the partition meanwhile, NOT_LEADER_OR_FOLLOWER. Never
+//!   acknowledged in any of these cases.
 //! - Idempotent batches are checked by the log (see `log::producer_state`):
 //!   INVALID_PRODUCER_EPOCH, OUT_OF_ORDER_SEQUENCE_NUMBER, or, for a retry of a
 //!   batch in the log, the original offsets at the level `acks` asks for.
@@ -17,15 +23,28 @@ use crate::protocol::error_code;
 use crate::protocol::messages::produce::{PartitionProduceResponse, ProduceRequest, ProduceResponse, TopicProduceResponse};
 use crate::protocol::messages::Response;
 use crate::records::{self, ValidationLimits};
-use crate::types::Offset;
+use crate::types::{LeaderEpoch, Offset};
 
 use super::{Broker, Pending, ReqCtx, ReqId};
 
 pub struct ProducePending {
     ctx: ReqCtx,
     resp: ProduceResponse,
-    /// (topic index, partition index in the response, owner, offset to reach, how).
-    waits: Vec<(usize, usize, u64, Offset, Level)>,
+    waits: Vec<Wait>,
+}
+
+/// One partition's answer waiting for its records to reach a level.
+#[derive(Debug, Clone, Copy)]
+struct Wait {
+    /// Topic index and partition index in the response.
+    ti: usize,
+    pi: usize,
+    owner: u64,
+    need: Offset,
+    level: Level,
+    /// The leader epoch the records were appended at.
+    epoch: LeaderEpoch,
+    min_insync_replicas: usize,
 }
 
 /// What an answer waits for.
@@ -66,9 +85,10 @@ impl Broker {
                     partition_error(part.index, error_code::INVALID_REQUIRED_ACKS, None)
                 } else {
                     match self.produce_partition(&topic.name, part.index, part.records.as_ref(), acks) {
-                        Ok((r, Some((need, level)))) => {
-                            let owner = self.partition_owner(&topic.name, part.index).expect("appended to a live partition");
-                            waits.push((ti, tr.partition_responses.len(), owner, need, level));
+                        Ok((r, Some(mut w))) => {
+                            w.ti = ti;
+                            w.pi = tr.partition_responses.len();
+                            waits.push(w);
                             r
                         }
                         Ok((r, None)) => r,
@@ -97,20 +117,24 @@ impl Broker {
         self.poll_pending(id);
     }
 
-    /// Validate and append one partition's records. `Ok((response, Some((offset, level))))`
-    /// when the answer must wait until the log reaches `offset` at `level`.
+    /// Validate and append one partition's records. `Ok((response, Some(wait)))` when
+    /// the answer must wait until the log reaches `wait.need` at `wait.level` (the
+    /// caller fills in the response position).
     fn produce_partition(
         &mut self,
         topic: &str,
         index: i32,
         records: Option<&bytes::Bytes>,
         acks: i16,
-    ) -> Result<(PartitionProduceResponse, Option<(Offset, Level)>), PartitionProduceResponse> {
+    ) -> Result<(PartitionProduceResponse, Option<Wait>), PartitionProduceResponse> {
         let Some(owner) = self.partition_owner(topic, index) else {
             return Err(partition_error(index, error_code::UNKNOWN_TOPIC_OR_PARTITION, None));
         };
         let epoch = self.leader_check(topic, index, -1).map_err(|code| partition_error(index, code, None))?;
-        self.replication_check(topic, index, acks).map_err(|(code, msg)| partition_error(index, code, Some(msg)))?;
+        if !self.leads_at(owner, epoch) {
+            // The metadata names this broker; its replication is not set up yet.
+            return Err(partition_error(index, error_code::NOT_LEADER_OR_FOLLOWER, None));
+        }
         if super::groups::is_internal(topic) {
             // Only the coordinator writes the offsets topic (Kafka: "Cannot append to internal topic").
             return Err(partition_error(
@@ -131,7 +155,7 @@ impl Broker {
             timestamp_after_max_ms: config.timestamp_after_max_ms(),
             timestamp_type: config.timestamp_type(),
         };
-        let min_insync_replicas = config.min_insync_replicas();
+        let min_insync_replicas = config.min_insync_replicas().max(1) as usize;
         let batches = match records::validate_produce(records, &limits) {
             Ok(b) => b,
             Err(e) => {
@@ -139,9 +163,11 @@ impl Broker {
                 return Err(partition_error(index, e.error_code(), Some(e.to_string())));
             }
         };
-        // One broker: the ISR is this broker alone.
-        if acks == -1 && min_insync_replicas > 1 {
-            let msg = format!("The size of the current ISR 1 is insufficient to satisfy the min.isr requirement of {min_insync_replicas}");
+        let isr = self.isr_size(owner);
+        if acks == -1 && min_insync_replicas > isr {
+            let msg = format!(
+                "The size of the current ISR {isr} is insufficient to satisfy the min.isr requirement of {min_insync_replicas} for partition {topic}-{index}"
+            );
             return Err(partition_error(index, error_code::NOT_ENOUGH_REPLICAS, Some(msg)));
         }
         let now = self.now;
@@ -176,7 +202,7 @@ impl Broker {
                 if a.duplicate {
                     tracing::debug!(topic, partition = index, base = %a.base_offset, "duplicate idempotent batch; answering with the original offsets");
                 }
-                Ok((r, Some((a.last_offset.next(), level))))
+                Ok((r, Some(Wait { ti: 0, pi: 0, owner, need: a.last_offset.next(), level, epoch, min_insync_replicas })))
             }
             Err(LogError::Storage(why)) => Err(partition_error(index, error_code::KAFKA_STORAGE_ERROR, Some(why))),
             Err(LogError::NotReady) => Err(partition_error(index, error_code::NOT_LEADER_OR_FOLLOWER, None)),
@@ -193,7 +219,10 @@ impl Broker {
 pub(crate) fn poll(b: &mut Broker, id: ReqId, mut p: ProducePending) -> Option<ProducePending> {
     let mut remaining = Vec::new();
     let stopping = b.phase_is_stopping();
-    for (ti, pi, owner, need, level) in std::mem::take(&mut p.waits) {
+    for w in std::mem::take(&mut p.waits) {
+        let Wait { ti, pi, owner, need, level, epoch, min_insync_replicas } = w;
+        let leads = b.leads_at(owner, epoch);
+        let isr = b.isr_size(owner);
         let r = &mut p.resp.responses[ti].partition_responses[pi];
         match b.partitions.get_mut(&owner) {
             None => {
@@ -207,9 +236,21 @@ pub(crate) fn poll(b: &mut Broker, id: ReqId, mut p: ProducePending) -> Option<P
                     r.base_offset = -1;
                 }
                 _ if level == Level::Written && part.log.written_offset() >= need => {}
+                // Another leader (or none) now: the records may not survive it.
+                _ if level == Level::Durable && !leads => {
+                    r.error_code = error_code::NOT_LEADER_OR_FOLLOWER;
+                    r.base_offset = -1;
+                }
                 _ if level == Level::Durable && part.high_watermark() >= need => {
                     // The invariant this whole path exists for.
                     assert!(part.log.durable_offset() >= need, "acks=all answered before its records were durable");
+                    if isr < min_insync_replicas {
+                        r.error_code = error_code::NOT_ENOUGH_REPLICAS_AFTER_APPEND;
+                        r.error_message = Some(format!(
+                            "The size of the current ISR {isr} is insufficient to satisfy the min.isr requirement of {min_insync_replicas}"
+                        ));
+                        r.base_offset = -1;
+                    }
                 }
                 _ if stopping && !part.log.needs_sync() && !part.log.sync_in_flight() && part.high_watermark() < need => {
                     r.error_code = error_code::REQUEST_TIMED_OUT;
@@ -220,7 +261,7 @@ pub(crate) fn poll(b: &mut Broker, id: ReqId, mut p: ProducePending) -> Option<P
                         Level::Written => part.write_waiters.insert(id),
                         Level::Durable => part.hw_waiters.insert(id),
                     };
-                    remaining.push((ti, pi, owner, need, level));
+                    remaining.push(w);
                 }
             },
         }

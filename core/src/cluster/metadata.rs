@@ -18,7 +18,7 @@ use std::fmt;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::types::{LeaderEpoch, NodeId, TopicId};
+use crate::types::{LeaderEpoch, NodeId, Offset, TopicId};
 
 /// Longest topic name Kafka accepts.
 pub const TOPIC_NAME_BYTES_MAX: usize = 249;
@@ -63,6 +63,16 @@ impl Serialize for LeaderEpoch {
 impl<'de> Deserialize<'de> for LeaderEpoch {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         i32::deserialize(d).map(LeaderEpoch)
+    }
+}
+impl Serialize for Offset {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(s)
+    }
+}
+impl<'de> Deserialize<'de> for Offset {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        i64::deserialize(d).map(Offset)
     }
 }
 impl Serialize for TopicId {

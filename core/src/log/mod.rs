@@ -118,6 +118,8 @@ pub mod producer_state;
 mod producer_tests;
 mod read;
 mod recovery;
+mod replicated;
+pub use replicated::ReplicaAppendError;
 mod retention;
 mod segment;
 #[cfg(test)]
@@ -739,6 +741,28 @@ impl PartitionLog {
                 duplicate: false,
             });
         }
+        self.write_stamped(stamped, total, leader_epoch, now, io)?;
+        assert_eq!(self.log_end, next, "the log ends after the appended batches");
+        Ok(AppendResult { base_offset, last_offset: Offset(next.0 - 1), log_append_time: log_append_time.unwrap_or(-1), duplicate: false })
+    }
+
+    /// Writes batches already stamped at the log end, all of `leader_epoch` (a new
+    /// epoch is recorded first; a lower one is refused): rolls the segment if due,
+    /// updates the producer state, indexes and tail cache, and submits one write.
+    /// Shared by the leader's [`append`](Self::append) and a follower's
+    /// [`append_replicated`](Self::append_replicated).
+    pub(super) fn write_stamped(
+        &mut self,
+        mut stamped: Vec<(Bytes, BatchHeader)>,
+        total: u64,
+        leader_epoch: LeaderEpoch,
+        now: Millis,
+        io: &mut IoScope,
+    ) -> Result<(), LogError> {
+        let (Some((_, first)), Some((_, last))) = (stamped.first(), stamped.last()) else { return Ok(()) };
+        let base_offset = Offset(first.base_offset);
+        let next = last.next_offset();
+        assert_eq!(base_offset, self.log_end, "stamped batches start at the log end");
         // One comparison per append: a new epoch is rare.
         if self.epochs.latest_epoch() != Some(leader_epoch) {
             self.begin_epoch(leader_epoch, base_offset, io)?;
@@ -780,7 +804,7 @@ impl PartitionLog {
         self.pending.insert(id, Pending::Write { base, end });
         assert!(next > self.log_end, "log end offset grows");
         self.log_end = next;
-        Ok(AppendResult { base_offset, last_offset: Offset(next.0 - 1), log_append_time: log_append_time.unwrap_or(-1), duplicate: false })
+        Ok(())
     }
 
     fn should_roll(&self, last: Offset, len: u64, now: Millis) -> bool {

@@ -112,6 +112,10 @@ impl LeaderState {
         self.high_watermark
     }
 
+    pub fn partition_epoch(&self) -> PartitionEpoch {
+        self.partition_epoch
+    }
+
     pub fn follower(&self, id: NodeId) -> Option<&FollowerProgress> {
         self.followers.get(&id)
     }
@@ -149,9 +153,15 @@ impl LeaderState {
 
     /// Recomputes the high watermark from the ISR's durable offsets and the leader's own
     /// durable offset; returns whether it moved. It never moves back.
+    ///
+    /// The ISR counted is the "maximal ISR" (Kafka's, KIP-497): the metadata's ISR plus
+    /// any member an expansion in flight adds. Once the controller applies the
+    /// expansion the new member may be elected leader, possibly before this leader
+    /// hears of it, so it must already hold everything acknowledged.
     pub fn update_high_watermark(&mut self, leader_durable: Offset) -> bool {
         let mut hw = leader_durable;
-        for r in self.isr.iter().filter(|r| **r != self.me) {
+        let joining = self.proposed.iter().flat_map(|p| p.isr.iter()).filter(|r| !self.isr.contains(r));
+        for r in self.isr.iter().chain(joining).filter(|r| **r != self.me) {
             let durable = self.followers.get(r).map_or(Offset(0), |p| p.durable);
             hw = hw.min(durable);
         }
@@ -310,6 +320,29 @@ mod tests {
         // The controller rejected it (the partition moved on): it may be proposed again.
         l.forget_proposal();
         assert!(l.isr_change(Millis(3), LAG_MS).is_some());
+    }
+
+    /// While an expansion is in flight the joining follower already counts for the
+    /// high watermark: the controller may elect it as soon as the change applies.
+    #[test]
+    fn a_joining_follower_counts_for_the_high_watermark() {
+        let mut l = LeaderState::new(
+            NodeId(0),
+            LeaderEpoch(3),
+            Offset(100),
+            Offset(100),
+            vec![NodeId(0), NodeId(1)],
+            vec![NodeId(0)],
+            PartitionEpoch(2),
+            Millis(0),
+        );
+        l.on_follower_fetch(NodeId(1), LeaderEpoch(3), Offset(100), Offset(100), Offset(100), Millis(1)).unwrap();
+        assert!(l.isr_change(Millis(1), LAG_MS).is_some());
+        // The leader appends up to 110 and syncs; the joining follower has 100 only.
+        assert!(!l.update_high_watermark(Offset(110)), "held at the joining follower's durable offset");
+        l.on_follower_fetch(NodeId(1), LeaderEpoch(3), Offset(110), Offset(110), Offset(110), Millis(2)).unwrap();
+        assert!(l.update_high_watermark(Offset(110)));
+        assert_eq!(l.high_watermark(), Offset(110));
     }
 
     /// A new leader gives every follower a full lag period before it can be dropped.
