@@ -39,6 +39,7 @@
 
 use bytes::Bytes;
 
+use crate::buggify::Point;
 use crate::cluster::events::ClusterEvent;
 use crate::cluster::peer::{ControllerRequest, Fetched, PeerMessage, RawBytes};
 use crate::io::Output;
@@ -270,7 +271,13 @@ impl Broker {
         if fetch_offset < p.log.log_start_offset() {
             return refuse(self, error_code::OFFSET_OUT_OF_RANGE);
         }
-        if let Err(r) = l.state.on_follower_fetch(from, leader_epoch, fetch_offset, durable, p.log.log_end_offset(), now) {
+        #[allow(unused_mut)]
+        let mut counted_epoch = leader_epoch;
+        #[cfg(feature = "sim-knobs")]
+        if self.config.knobs.accept_stale_fetch_epoch {
+            counted_epoch = counted_epoch.max(l.state.epoch());
+        }
+        if let Err(r) = l.state.on_follower_fetch(from, counted_epoch, fetch_offset, durable, p.log.log_end_offset(), now) {
             return refuse(self, refusal_code(r));
         }
         self.update_leader_hw(owner, false);
@@ -345,6 +352,10 @@ impl Broker {
             None => {}
         }
         let written = p.log.written_offset();
+        if f.fetch_offset < written && self.buggify.fires(Point::ReplicaFetchEmpty) {
+            self.answer_replica_fetch(&f, Ok(Fetched { records: RawBytes::default(), high_watermark: hw, log_start }));
+            return None;
+        }
         if f.fetch_offset < written && !p.log.truncating() {
             let mut io = IoScope { queue: &mut self.disk, owner: f.owner };
             match p.log.read(f.fetch_offset, bytes_max, written, &mut io) {
@@ -400,13 +411,25 @@ impl Broker {
     pub(crate) fn propose_isr_changes(&mut self) {
         let now = self.now;
         let Some(c) = self.cluster.as_ref() else { return };
-        let lag = c.config.replica_lag_time_max_ms;
+        let configured_lag = c.config.replica_lag_time_max_ms;
         let mut requests = Vec::new();
         for p in self.partitions.values_mut() {
             let Replica::Leader(l) = &mut p.replica else { continue };
+            let lag = if self.buggify.fires(Point::IsrLagShort) { configured_lag / 10 } else { configured_lag };
             if l.isr_proposed_at.is_some_and(|at| now.0 - at.0 >= ISR_PROPOSAL_RETRY_MS) {
                 l.state.forget_proposal();
                 l.isr_proposed_at = None;
+            }
+            #[cfg(feature = "sim-knobs")]
+            if self.config.knobs.lagging_follower_in_sync && l.state.isr().len() < l.state.replicas().len() && l.isr_proposed_at.is_none() {
+                l.isr_proposed_at = Some(now);
+                requests.push(ControllerRequest::ChangeIsr {
+                    topic: p.topic.clone(),
+                    partition: p.index,
+                    isr: l.state.replicas().to_vec(),
+                    expected_partition_epoch: l.state.partition_epoch(),
+                });
+                continue;
             }
             if let Some(change) = l.state.isr_change(now, lag) {
                 tracing::info!(topic = %p.topic, partition = p.index, from = ?l.state.isr(), to = ?change.isr, "proposing an ISR change");
@@ -456,6 +479,9 @@ impl Broker {
         let seq = c.replica_seq;
         f.in_flight = Some((seq, now));
         let partition = p.index;
+        if self.buggify.fires(Point::ReplicaRequestLost) {
+            return; // resent after the timeout
+        }
         let (to, m) = match request {
             FollowerRequest::Fetch { leader, current_leader_epoch, offset } => (
                 leader,
@@ -504,16 +530,23 @@ impl Broker {
             Ok(fetched) => {
                 if !fetched.records.0.is_empty() {
                     let mut io = IoScope { queue: &mut self.disk, owner };
-                    match p.log.append_replicated(&fetched.records.0, now, &mut io) {
-                        Ok(_) => {}
+                    let refused = match p.log.append_replicated(&fetched.records.0, now, &mut io) {
+                        Ok(_) => false,
                         Err(ReplicaAppendError::Log(e)) => {
                             tracing::debug!(topic = %p.topic, partition = p.index, error = ?e, "replicated append refused by the log");
                             f.retry_at = now.plus_ms(REPLICA_RETRY_MS);
+                            true
                         }
                         Err(e) => {
                             tracing::warn!(topic = %p.topic, partition = p.index, error = ?e, "records from the leader do not continue this log; checking divergence again");
                             f.state.on_out_of_range();
+                            true
                         }
+                    };
+                    if refused {
+                        // The answer's high watermark speaks of a log this one does not match.
+                        self.drive_follower(owner);
+                        return;
                     }
                 }
                 f.leader_hw = fetched.high_watermark;
@@ -566,7 +599,13 @@ impl Broker {
         let view =
             LogView { log_end: p.log.log_end_offset(), latest_epoch: p.log.latest_epoch(), high_watermark: p.log.committed_offset() };
         let log = &p.log;
-        match f.state.on_epoch_end(answer, view, |e| log.end_offset_for(e).1) {
+        #[allow(unused_mut)]
+        let mut verdict = f.state.on_epoch_end(answer, view, |e| log.end_offset_for(e).1);
+        #[cfg(feature = "sim-knobs")]
+        if self.config.knobs.truncate_to_local_hw && verdict.is_ok() {
+            verdict = Ok((view.high_watermark < view.log_end).then_some(view.high_watermark));
+        }
+        match verdict {
             Ok(None) => {}
             Ok(Some(to)) => {
                 tracing::info!(topic = %p.topic, partition = p.index, %to, log_end = %view.log_end, "truncating to the leader's log");

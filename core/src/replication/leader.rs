@@ -108,6 +108,10 @@ impl LeaderState {
         &self.isr
     }
 
+    pub fn replicas(&self) -> &[NodeId] {
+        &self.replicas
+    }
+
     pub fn high_watermark(&self) -> Offset {
         self.high_watermark
     }
