@@ -307,6 +307,7 @@ impl Broker {
                 Pending::Fetch(f) => f.deadline(),
                 Pending::Metadata(m) => Some(m.deadline),
                 Pending::ReplicaFetch(f) => Some(f.deadline()),
+                Pending::Produce(p) if self.cluster.is_some() => Some(p.deadline()),
                 _ => None,
             };
             if let Some(d) = deadline {
@@ -646,6 +647,7 @@ impl Broker {
                 Pending::Fetch(f) => f.deadline().is_some_and(|d| d <= now),
                 Pending::Metadata(m) => m.deadline <= now,
                 Pending::ReplicaFetch(f) => f.deadline() <= now,
+                Pending::Produce(p) => self.cluster.is_some() && p.deadline() <= now,
                 _ => false,
             })
             .map(|(id, _)| *id)

@@ -431,7 +431,8 @@ impl Broker {
                 });
                 continue;
             }
-            if let Some(change) = l.state.isr_change(now, lag) {
+            let eligible = |r: NodeId| c.metadata().and_then(|m| m.broker(r)).is_some_and(|b| !b.fenced);
+            if let Some(change) = l.state.isr_change_among(now, lag, eligible) {
                 tracing::info!(topic = %p.topic, partition = p.index, from = ?l.state.isr(), to = ?change.isr, "proposing an ISR change");
                 l.isr_proposed_at = Some(now);
                 requests.push(ControllerRequest::ChangeIsr {
