@@ -191,9 +191,8 @@ def wait_partition(nodes, topic: str, pred, what: str, timeout_s: float = FAILOV
 def wait_full_isr_stable(nodes, topic: str, hold_s: float = 1.5, timeout_s: float = ISR_TIMEOUT_S):
     """Wait until every node shows the ISR [1, 2, 3] and it stays so for `hold_s` (bounded).
 
-    Right after a restarted follower rejoins, the leader may drop it again within ~100 ms and
-    re-add it (FAILURES.md, 2); a produce in that window is refused. Returns the number of
-    times the full ISR was seen and then lost."""
+    Returns the number of times the full ISR was seen and then lost (a restarted follower
+    dropped again right after joining: FAILURES.md 2)."""
     flaps = 0
     deadline = time.monotonic() + timeout_s
     for _ in range(int(timeout_s / 0.1) + 10):
@@ -486,7 +485,8 @@ def test_not_enough_replicas(replicated):
     # (Whether the acks=1 records become readable while the follower is still dead is
     # test_writes_with_an_idle_follower_dead's question; here they are read once it is back.)
     victim.start()
-    wait_full_isr_stable(nodes, topic)
+    flaps = wait_full_isr_stable(nodes, topic)
+    assert flaps == 0, f"the ISR showed [1, 2, 3] and then lost it again {flaps} times (FAILURES.md 2)"
     err, last = produce_one(bootstrap_of(nodes), topic, b"full-again", "all")
     assert err is None and last is not None and last > off, \
         f"acks=all with the ISR full again: error {err}, offset {last}"
@@ -502,15 +502,8 @@ def test_not_enough_replicas(replicated):
         assert b"refused-client" not in values, "refused before append, yet in the log"
 
 
-IDLE_FOLLOWER_BUG = (
-    "broker bug (FAILURES.md): the leader keeps proposing the dead, fenced follower back into "
-    "the ISR because its last fetched offset equals the high watermark, and counts it in the "
-    "maximal ISR, so the high watermark never moves: acks=all is never answered")
-
-
 @pytest.mark.slow
 @pytest.mark.timeout(120)
-@pytest.mark.xfail(strict=False, reason=IDLE_FOLLOWER_BUG)
 def test_writes_with_an_idle_follower_dead(replicated):
     """Proves RF=3 with min.insync.replicas=2 keeps taking writes when a follower dies while
     the partition is idle: once the ISR has shrunk to the two live brokers, an acks=all
@@ -541,8 +534,8 @@ def test_writes_with_an_idle_follower_dead(replicated):
         values = [m.value() for m in consume_partition(bootstrap_of(live), topic, 0, timeout_s=30)]
         assert values == [b"full-isr", b"acks1", b"acks-all"], values
     finally:
-        # With the bug the leader holds the unanswered acks=all produce and a SIGTERM waits
-        # for it (20 s in the fixture): crash-stop the servers we started instead.
+        # A leader holding an unanswered acks=all produce makes a SIGTERM wait for it (20 s
+        # in the fixture; FAILURES.md 1): crash-stop the servers we started instead.
         for n in live:
             if n.alive():
                 n.kill9()
