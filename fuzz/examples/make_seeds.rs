@@ -82,5 +82,13 @@ fn main() {
     for (name, s) in scenarios {
         write(&bc, name, &s.encode());
     }
+    // Sanity: every seed scenario parses back and runs clean (run it here, outside
+    // the fuzzer, with the same checks), and says what the clients saw.
+    for entry in fs::read_dir(&bc).expect("corpus dir") {
+        let path = entry.expect("entry").path();
+        let bytes = fs::read(&path).expect("read seed");
+        let stats = Scenario::parse(&bytes).run();
+        println!("{:<28} {stats:?}", path.file_name().unwrap().to_string_lossy());
+    }
     println!("seeds written under {}", root.display());
 }

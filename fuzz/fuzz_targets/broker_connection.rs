@@ -14,5 +14,7 @@ use libfuzzer_sys::fuzz_target;
 static ALLOC: Counting = Counting;
 
 fuzz_target!(|data: &[u8]| {
-    guard::run(|| Scenario::parse(data).run());
+    guard::run(|| {
+        Scenario::parse(data).run();
+    });
 });

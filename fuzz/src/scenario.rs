@@ -194,14 +194,25 @@ impl Scenario {
     }
 
     /// Drive a fresh broker through this scenario, checking everything the module
-    /// docs promise.
-    pub fn run(&self) {
+    /// docs promise. Returns what the clients saw.
+    pub fn run(&self) -> Stats {
         let mut d = Driver::start();
         for step in &self.steps {
             d.step(step);
         }
-        d.finish(self.close_before_shutdown);
+        d.finish(self.close_before_shutdown)
     }
+}
+
+/// What the clients saw over a scenario (for sanity checks of the seeds).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Stats {
+    /// Response frames sent.
+    pub responses: usize,
+    /// Connections the core closed.
+    pub closed_by_core: usize,
+    /// Disk operations completed.
+    pub disk_ops: usize,
 }
 
 /// One client connection as the driver (the "runtime") sees it.
@@ -231,6 +242,7 @@ struct Driver {
     ready: bool,
     shutting_down: bool,
     shutdown_complete: bool,
+    stats: Stats,
 }
 
 impl Driver {
@@ -250,6 +262,7 @@ impl Driver {
             ready: false,
             shutting_down: false,
             shutdown_complete: false,
+            stats: Stats::default(),
         };
         d.drain();
         d.settle();
@@ -291,12 +304,14 @@ impl Driver {
                 assert!(data.len() >= 8, "Send of {} bytes: shorter than a length prefix and a correlation id", data.len());
                 let len = i32::from_be_bytes([data[0], data[1], data[2], data[3]]);
                 assert_eq!(len as i64, data.len() as i64 - 4, "Send is not exactly one response frame");
+                self.stats.responses += 1;
             }
             Output::Close { conn } => {
                 assert!(self.accepted.contains(&conn), "Close of unknown connection {conn:?}");
                 assert!(!self.client_closed.contains(&conn), "Close of {conn:?} after the client closed it");
                 assert!(self.core_closed.insert(conn), "{conn:?} closed twice");
                 self.to_close.push(conn);
+                self.stats.closed_by_core += 1;
             }
             Output::PauseReading { conn } => {
                 assert!(self.accepted.contains(&conn), "PauseReading of unknown connection {conn:?}");
@@ -347,6 +362,7 @@ impl Driver {
             }
             let Some(req) = self.queued.pop_front() else { return };
             let result = self.disk.exec(req.op);
+            self.stats.disk_ops += 1;
             self.input(Input::DiskDone { id: req.id, result });
         }
         panic!("broker did not quiesce: still busy after {SETTLE_STEPS_MAX} disk completions");
@@ -443,7 +459,7 @@ impl Driver {
 
     /// Release the disk, let timers run, close (or not), shut down, and check the
     /// broker stops.
-    fn finish(mut self, close_before_shutdown: bool) {
+    fn finish(mut self, close_before_shutdown: bool) -> Stats {
         self.hold_disk = false;
         self.settle();
         if close_before_shutdown {
@@ -471,5 +487,6 @@ impl Driver {
         }
         assert!(self.shutdown_complete, "shutdown did not complete within {SHUTDOWN_ROUNDS_MAX} timer rounds");
         // The driver contract ends here: a stopped broker is dropped, not driven.
+        self.stats
     }
 }
