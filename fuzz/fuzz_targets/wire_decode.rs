@@ -12,14 +12,14 @@
 //! allocates (a) strings, copied exactly, at most `len` bytes in all; (b) arrays via
 //! `Vec::with_capacity(n)` where `n` <= the bytes remaining, because every element
 //! takes at least one byte; a live array of capacity `n` costs `n * size_of::<T>()`,
-//! and the largest request element structs are ~100 bytes; arrays nest (at most
-//! four deep in the implemented messages), and while one element of each level is
-//! being decoded, each level's capacity is still bounded by the bytes left; (c) the
+//! and request element structs are tens of bytes; arrays nest, and while one
+//! element of each level is being decoded, each level's capacity is still bounded
+//! by the bytes left; (c) the
 //! tagged-field list, a `Vec<(u32, Bytes)>` (40 bytes per entry, each entry >= 2
 //! bytes of input) grown by doubling. Summed: a few hundred bytes per input byte in
 //! the worst nesting, far from what a declared length (up to 2^31 elements) would
 //! cost. `DECODE_BYTES_PER_INPUT_BYTE` = 512 covers the worst legitimate case with
-//! room; measured peaks are reported in FINDINGS.md / README.md.
+//! room; the highest measured is ~109 per byte (FINDINGS.md).
 #![no_main]
 
 use bytes::Bytes;
