@@ -470,9 +470,28 @@ impl Broker {
         for p in self.partitions.values_mut() {
             let Replica::Leader(l) = &mut p.replica else { continue };
             let lag = if self.buggify.fires(Point::IsrLagShort) { configured_lag / 10 } else { configured_lag };
+            let eligible = |r: NodeId| c.metadata().and_then(|m| m.broker(r)).is_some_and(|b| !b.fenced);
             if l.isr_proposed_at.is_some_and(|at| now.0 - at.0 >= ISR_PROPOSAL_RETRY_MS) {
-                l.state.forget_proposal();
+                // Not seen applied yet. An expansion may have been applied by the
+                // controller and not reached this node: its joiners may already be
+                // electable, so it stays counted (and is sent again) while they are
+                // unfenced. A joiner fenced here cannot have been let in (the fence
+                // would have taken it out again, moving the partition epoch): drop it.
+                let resend = l.state.proposal().filter(|c| c.isr.iter().all(|r| l.state.isr().contains(r) || eligible(*r))).cloned();
                 l.isr_proposed_at = None;
+                match resend {
+                    Some(change) => {
+                        l.isr_proposed_at = Some(now);
+                        requests.push(ControllerRequest::ChangeIsr {
+                            topic: p.topic.clone(),
+                            partition: p.index,
+                            isr: change.isr,
+                            expected_partition_epoch: change.expected_partition_epoch,
+                        });
+                        continue;
+                    }
+                    None => l.state.forget_proposal(),
+                }
             }
             #[cfg(feature = "sim-knobs")]
             if self.config.knobs.lagging_follower_in_sync && l.state.isr().len() < l.state.replicas().len() && l.isr_proposed_at.is_none() {
@@ -485,7 +504,6 @@ impl Broker {
                 });
                 continue;
             }
-            let eligible = |r: NodeId| c.metadata().and_then(|m| m.broker(r)).is_some_and(|b| !b.fenced);
             if let Some(change) = l.state.isr_change_among(now, lag, eligible) {
                 tracing::info!(topic = %p.topic, partition = p.index, from = ?l.state.isr(), to = ?change.isr, "proposing an ISR change");
                 l.isr_proposed_at = Some(now);

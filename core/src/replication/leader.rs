@@ -74,6 +74,8 @@ pub struct LeaderState {
     high_watermark: Offset,
     /// The ISR change proposed and not yet seen in the metadata.
     proposed: Option<IsrChange>,
+    /// The latest time this state was told of.
+    last_seen: Millis,
 }
 
 impl LeaderState {
@@ -101,7 +103,18 @@ impl LeaderState {
                 (*r, FollowerProgress { log_end: Offset(0), durable: Offset(0), caught_up_at: now, last_fetch_at: now, fetched: false })
             })
             .collect();
-        LeaderState { me, epoch, epoch_start: log_end, replicas, isr, partition_epoch, followers, high_watermark, proposed: None }
+        LeaderState {
+            me,
+            epoch,
+            epoch_start: log_end,
+            replicas,
+            isr,
+            partition_epoch,
+            followers,
+            high_watermark,
+            proposed: None,
+            last_seen: now,
+        }
     }
 
     pub fn epoch(&self) -> LeaderEpoch {
@@ -145,6 +158,7 @@ impl LeaderState {
         if epoch > self.epoch {
             return Err(FetchRefusal::UnknownEpoch);
         }
+        self.last_seen = self.last_seen.max(now);
         let Some(p) = self.followers.get_mut(&follower) else { return Err(FetchRefusal::NotAReplica) };
         if fetch_offset > leader_log_end {
             return Err(FetchRefusal::OutOfRange);
@@ -193,6 +207,7 @@ impl LeaderState {
     /// A follower that stopped fetching must not join: while the change is in flight it
     /// counts for the high watermark, which it would hold still.
     pub fn isr_change_among(&mut self, now: Millis, replica_lag_time_max_ms: i64, eligible: impl Fn(NodeId) -> bool) -> Option<IsrChange> {
+        self.last_seen = self.last_seen.max(now);
         if self.proposed.is_some() {
             return None;
         }
@@ -235,9 +250,23 @@ impl LeaderState {
     pub fn on_metadata(&mut self, isr: Vec<NodeId>, partition_epoch: PartitionEpoch) {
         assert!(isr.contains(&self.me), "the metadata's ISR {isr:?} lost its leader {:?}", self.me);
         assert!(partition_epoch >= self.partition_epoch, "partition epoch went back");
+        // A member that just joined counts as caught up now: joining asks only that it
+        // reached the high watermark, and judging it by a catch-up from before it
+        // left would drop it again at once (ISR flapping).
+        let now = self.last_seen;
+        for r in isr.iter().filter(|r| !self.isr.contains(r)) {
+            if let Some(p) = self.followers.get_mut(r) {
+                p.caught_up_at = p.caught_up_at.max(now);
+            }
+        }
         self.isr = isr;
         self.partition_epoch = partition_epoch;
         self.proposed = None;
+    }
+
+    /// The ISR change in flight, if any.
+    pub fn proposal(&self) -> Option<&IsrChange> {
+        self.proposed.as_ref()
     }
 
     /// A proposal that was not applied (rejected, or lost with a controller change) may
@@ -388,6 +417,25 @@ mod tests {
         assert_eq!(l.isr_change_among(Millis(3), LAG_MS, |_| false), None, "fenced");
         assert_eq!(l.isr_change(Millis(3 + LAG_MS), LAG_MS), None, "stopped fetching");
         assert!(l.isr_change(Millis(3), LAG_MS).is_some());
+    }
+
+    /// A follower that rejoins the ISR after an absence longer than the lag time is not
+    /// dropped again at once for its old catch-up time.
+    #[test]
+    fn a_rejoined_follower_is_not_dropped_at_once() {
+        let mut l = leader(0);
+        l.on_follower_fetch(NodeId(1), LeaderEpoch(3), Offset(100), Offset(100), Offset(100), Millis(1)).unwrap();
+        l.on_follower_fetch(NodeId(2), LeaderEpoch(3), Offset(100), Offset(100), Offset(100), Millis(1)).unwrap();
+        let t = 10 * LAG_MS;
+        l.on_follower_fetch(NodeId(1), LeaderEpoch(3), Offset(100), Offset(100), Offset(100), Millis(t)).unwrap();
+        let shrink = l.isr_change(Millis(t), LAG_MS).expect("follower 2 lags");
+        l.on_metadata(shrink.isr, PartitionEpoch(8));
+        // Follower 2 returns, reaches the high watermark but not the log end (110).
+        l.on_follower_fetch(NodeId(2), LeaderEpoch(3), Offset(100), Offset(100), Offset(110), Millis(t + 1)).unwrap();
+        let grow = l.isr_change(Millis(t + 1), LAG_MS).expect("follower 2 rejoins");
+        l.on_metadata(grow.isr, PartitionEpoch(9));
+        l.on_follower_fetch(NodeId(1), LeaderEpoch(3), Offset(110), Offset(110), Offset(110), Millis(t + 2)).unwrap();
+        assert_eq!(l.isr_change(Millis(t + 2), LAG_MS), None, "no flapping");
     }
 
     /// A new leader gives every follower a full lag period before it can be dropped.
