@@ -60,6 +60,17 @@ fn first_hole(b: &Batches<'_>, hw: i64) -> Option<i64> {
     (next < hw).then_some(next)
 }
 
+/// A batch in a message: its epoch and values.
+fn describe(batch: &[u8]) -> String {
+    match records::decode_batch(batch, 1 << 24) {
+        Ok((h, recs)) => {
+            let values: Vec<String> = recs.iter().map(|r| crate::workload::unpad_value(r.value.as_deref().unwrap_or_default())).collect();
+            format!("epoch {} [{}]", h.partition_leader_epoch, values.join(","))
+        }
+        Err(e) => format!("undecodable: {e}"),
+    }
+}
+
 pub fn check(logs: &ReplicaLogs) -> Vec<String> {
     let mut out = Vec::new();
     for (partition, (hw, leader)) in &logs.ends {
@@ -78,7 +89,9 @@ pub fn check(logs: &ReplicaLogs) -> Vec<String> {
             for (base, (last, bytes)) in mine.range(..*hw) {
                 match leader_batches.get(base) {
                     Some((_, theirs)) if theirs == bytes => {}
-                    Some(_) => differing.push(format!("{base}..={last} differs")),
+                    Some((_, theirs)) => {
+                        differing.push(format!("{base}..={last} differs ({} vs the leader's {})", describe(bytes), describe(theirs)))
+                    }
                     None => differing.push(format!("{base}..={last} starts where the leader has no batch")),
                 }
             }

@@ -359,10 +359,19 @@ pub async fn run_consumer(ctx: DataCtx, id: usize) {
 }
 
 /// Read every partition from 0 up to its leader's high watermark (clients
-/// stopped, cluster healed). Also returns each partition's high watermark and
-/// leader as the last answer gave them. Fails on timeout, or at once if a
-/// leader serves a batch that fails its CRC or does not decode.
-pub async fn final_readback(ctx: &DataCtx, timeout: Duration) -> (Result<ReadBack, String>, BTreeMap<i32, (i64, usize)>) {
+/// stopped, cluster healed). A leader that just restarted may report a high
+/// watermark below what it committed before (until its followers fetch again),
+/// so a partition is read only once its high watermark covers `acked_end[p]`
+/// (one past the highest offset acknowledged with acks=all there): every
+/// acknowledged write must become readable within the window. Also returns
+/// each partition's high watermark and leader as the last answer gave them.
+/// Fails on timeout, or at once if a leader serves a batch that fails its CRC
+/// or does not decode.
+pub async fn final_readback(
+    ctx: &DataCtx,
+    acked_end: &BTreeMap<i32, i64>,
+    timeout: Duration,
+) -> (Result<ReadBack, String>, BTreeMap<i32, (i64, usize)>) {
     let deadline = Instant::now() + timeout;
     let mut view = View::new(ctx.seed ^ 0x7265_6164_0000);
     let mut out: ReadBack = BTreeMap::new();
@@ -401,6 +410,12 @@ pub async fn final_readback(ctx: &DataCtx, timeout: Duration) -> (Result<ReadBac
             if pd.error_code != error_code::NONE {
                 last_error = format!("partition {partition} error code {} from {leader}", pd.error_code);
                 view.forget().await;
+                continue;
+            }
+            let want = acked_end.get(&partition).copied().unwrap_or(0);
+            if pd.high_watermark < want {
+                last_error = format!("leader {leader}'s high watermark {} below the acknowledged end {want}", pd.high_watermark);
+                sleep(RETRY_BACKOFF).await;
                 continue;
             }
             if next >= pd.high_watermark {

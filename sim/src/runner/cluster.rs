@@ -355,8 +355,9 @@ pub async fn simulate(seed: u64, scenario: Scenario, knobs: Knobs) -> SeedReport
     let (mut acked, mut produced) = (0, 0);
     if cluster.data_partitions > 0 {
         let ctx = data_ctx.clone();
+        let acked_end = acked_ends(&ledger.lock().expect("ledger lock"));
         let (readback, ends) = machine
-            .spawn(async move { data::final_readback(&ctx, Duration::from_millis(READBACK_MS)).await })
+            .spawn(async move { data::final_readback(&ctx, &acked_end, Duration::from_millis(READBACK_MS)).await })
             .await
             .unwrap_or_else(|e| (Err(format!("read-back task failed: {e:?}")), Default::default()));
         trace.record(format!("read-back: {} partition(s) read, ends {ends:?}", readback.as_ref().map_or(0, |r| r.len())));
@@ -579,6 +580,18 @@ fn apply(cluster: &Arc<Cluster>, spec: &ClusterSpec, fault: &ClusterFault) -> Op
             }))
         }
     }
+}
+
+/// Per partition, one past the highest offset acknowledged with acks=all.
+fn acked_ends(ledger: &Ledger) -> std::collections::BTreeMap<i32, i64> {
+    let mut out = std::collections::BTreeMap::new();
+    for o in ledger.produced.values() {
+        if let crate::ledger::Outcome::Acked { partition, offset, acks: -1 } = o {
+            let e = out.entry(*partition).or_insert(0);
+            *e = (*e).max(offset + 1);
+        }
+    }
+    out
 }
 
 /// The cluster config of a run: the defaults, and for data runs the scenario's
