@@ -56,6 +56,19 @@ pub struct Knobs {
     /// Raft votes and append acknowledgements leave before their hard state and
     /// entries are synced (raft-rs's `persisted_messages` sent at once).
     pub raft_ack_before_persist: bool,
+    /// After a leader change a follower truncates to its own high watermark instead
+    /// of the divergence point (the pre-KIP-101 rule: its high watermark may lag the
+    /// leader's, so it cuts committed records).
+    pub truncate_to_local_hw: bool,
+    /// A leader counts a follower fetch made at an older leader epoch (a follower
+    /// that has not checked its log against this leader's yet).
+    pub accept_stale_fetch_epoch: bool,
+    /// A leader proposes every replica into the ISR, caught up or not.
+    pub lagging_follower_in_sync: bool,
+    /// The controller never fences a broker that stopped heartbeating.
+    pub never_fence_brokers: bool,
+    /// Seeds the BUGGIFY fault points (`crate::buggify`); `None`: all off.
+    pub buggify_seed: Option<u64>,
 }
 
 impl Default for BrokerConfig {

@@ -16,8 +16,11 @@
 //! - [`broker`]: connections, request dispatch and the Kafka APIs.
 //! - [`config`]: broker and topic configuration.
 //! - [`cluster`]: the Raft metadata quorum and its controller (cluster mode).
+//! - [`replication`]: partition replication's leader and follower state machines.
+//! - [`buggify`]: simulator-only fault points (compiled out of production).
 
 pub mod broker;
+pub mod buggify;
 pub mod cluster;
 pub mod config;
 pub mod group;

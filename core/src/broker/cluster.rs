@@ -246,6 +246,9 @@ impl Broker {
         }
         let Some(raft) = c.raft.as_mut() else { return };
         let mut ticks = 0;
+        if self.buggify.fires(crate::buggify::Point::RaftTickEarly) {
+            raft.tick();
+        }
         while now >= c.next_tick {
             if ticks < TICKS_CATCH_UP_MAX {
                 raft.tick();
@@ -534,7 +537,13 @@ impl Broker {
         for b in state.brokers().filter(|b| !b.fenced) {
             let last = c.heard.get(&b.id).filter(|h| h.incarnation == b.incarnation).map_or(since, |h| h.at);
             let restarted = c.heard.get(&b.id).is_some_and(|h| h.incarnation > b.incarnation);
-            if now.0 - last.0 > session || restarted {
+            #[allow(unused_mut)]
+            let mut silent = now.0 - last.0 > session;
+            #[cfg(feature = "sim-knobs")]
+            if self.config.knobs.never_fence_brokers {
+                silent = false;
+            }
+            if silent || restarted {
                 tracing::warn!(broker = b.id.0, silent_ms = now.0 - last.0, restarted, "fencing broker");
                 cmds.push(Command::FenceBroker { id: b.id });
                 cmds.extend(controller::on_broker_fenced(state, b.id));

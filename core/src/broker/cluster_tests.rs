@@ -517,3 +517,40 @@ fn followers_follow_the_leaders_log_start() {
         assert_eq!(b.partitions[&owner].log.log_start_offset().0, 2, "node {n}");
     }
 }
+
+/// A follower that dies while nothing is written leaves the ISR when fenced and is
+/// never proposed back while it is gone, so the high watermark moves on without it and
+/// acks=all with min.insync.replicas=2 is answered by the two live replicas. When the
+/// other follower dies too, an acks=all produce that cannot commit before that one is
+/// fenced gets REQUEST_TIMED_OUT at its timeout, not silence.
+#[test]
+fn a_dead_idle_follower_does_not_hold_the_high_watermark() {
+    let mut c = Cluster::start();
+    c.run_until(10_000, "cluster formed", |c| c.leaders().len() == 1 && (0..NODES).all(|n| c.live_brokers(n).len() == 3));
+    let controller = c.leaders()[0];
+    assert_eq!(c.create_with(0, "i", 3, &[("min.insync.replicas", "2")]), ec::NONE);
+    c.run(500);
+    let (leader, _, _) = c.partition_leaders(0, "i")[0];
+    assert_eq!(c.produce(leader, "i", 0, "a").error_code, ec::NONE);
+    c.run(1_000);
+    let followers: Vec<i32> = (0..NODES).filter(|n| *n != leader).collect();
+    // The controller dies last, if it is a follower: the fencing needs it.
+    let (victim, last) = if followers[0] == controller { (followers[1], followers[0]) } else { (followers[0], followers[1]) };
+    c.crash(victim);
+    c.run_until(15_000, "the ISR shrank", |c| c.isr(leader, "i").len() == 2);
+    c.run(5_000);
+    assert_eq!(c.isr(leader, "i").len(), 2, "the dead follower is not proposed back");
+    let r = c.produce(leader, "i", 0, "b");
+    assert_eq!((r.error_code, r.base_offset), (ec::NONE, 1), "acks=all answered by two in-sync replicas");
+    // Not fenced yet (or never, if it was the controller: no quorum is left).
+    c.crash(last);
+    let mut req = produce_req("i", 0, -1, batch(&["timed-out"], 1_700_000_000_000));
+    if let Request::Produce(p) = &mut req {
+        p.timeout_ms = 300;
+    }
+    let r = match c.call(leader, 9, req) {
+        Response::Produce(r) => r.responses[0].partition_responses[0].clone(),
+        other => panic!("unexpected {other:?}"),
+    };
+    assert_eq!(r.error_code, ec::REQUEST_TIMED_OUT, "the dead follower is still in the ISR");
+}

@@ -216,6 +216,8 @@ pub struct Broker {
     paused_for_disk: bool,
     /// Cluster mode's Raft node and controller; `None` standalone.
     pub(crate) cluster: Option<cluster::ClusterNode>,
+    /// Simulator-only fault points (never fire in production).
+    pub(crate) buggify: crate::buggify::Buggify,
 }
 
 impl Broker {
@@ -225,6 +227,10 @@ impl Broker {
         let rng = ChaCha8Rng::seed_from_u64(config.seed);
         // Member ids must not repeat across restarts: mix in the start time.
         let groups = GroupCoordinator::new(config.groups.clone(), config.seed ^ (now.0 as u64).rotate_left(17));
+        #[cfg(feature = "sim-knobs")]
+        let buggify = crate::buggify::Buggify::new(config.knobs.buggify_seed);
+        #[cfg(not(feature = "sim-knobs"))]
+        let buggify = crate::buggify::Buggify::default();
         let mut b = Broker {
             groups,
             next_flush: now.plus_ms(config.flush_interval_ms),
@@ -249,6 +255,7 @@ impl Broker {
             logs_closing: false,
             paused_for_disk: false,
             cluster: None,
+            buggify,
         };
         b.begin_startup();
         b.cluster_start();
@@ -300,6 +307,7 @@ impl Broker {
                 Pending::Fetch(f) => f.deadline(),
                 Pending::Metadata(m) => Some(m.deadline),
                 Pending::ReplicaFetch(f) => Some(f.deadline()),
+                Pending::Produce(p) if self.cluster.is_some() => Some(p.deadline()),
                 _ => None,
             };
             if let Some(d) = deadline {
@@ -639,6 +647,7 @@ impl Broker {
                 Pending::Fetch(f) => f.deadline().is_some_and(|d| d <= now),
                 Pending::Metadata(m) => m.deadline <= now,
                 Pending::ReplicaFetch(f) => f.deadline() <= now,
+                Pending::Produce(p) => self.cluster.is_some() && p.deadline() <= now,
                 _ => false,
             })
             .map(|(id, _)| *id)
@@ -671,6 +680,9 @@ impl Broker {
             .map(|(o, _)| *o)
             .collect();
         for owner in owners {
+            if self.phase != Phase::ShuttingDown && self.buggify.fires(crate::buggify::Point::SyncDeferred) {
+                continue; // the flush tick syncs it
+            }
             self.sync_partition(owner);
         }
     }

@@ -23,7 +23,7 @@ use crate::protocol::error_code;
 use crate::protocol::messages::produce::{PartitionProduceResponse, ProduceRequest, ProduceResponse, TopicProduceResponse};
 use crate::protocol::messages::Response;
 use crate::records::{self, ValidationLimits};
-use crate::types::{LeaderEpoch, Offset};
+use crate::types::{LeaderEpoch, Millis, Offset};
 
 use super::{Broker, Pending, ReqCtx, ReqId};
 
@@ -31,6 +31,15 @@ pub struct ProducePending {
     ctx: ReqCtx,
     resp: ProduceResponse,
     waits: Vec<Wait>,
+    /// The request's `timeout_ms` from its arrival: partitions still waiting for the
+    /// high watermark then get REQUEST_TIMED_OUT (their records may yet commit).
+    deadline: Millis,
+}
+
+impl ProducePending {
+    pub fn deadline(&self) -> Millis {
+        self.deadline
+    }
 }
 
 /// One partition's answer waiting for its records to reach a level.
@@ -113,7 +122,8 @@ impl Broker {
             return;
         }
         let id = self.new_req_id();
-        self.pending.insert(id, Pending::Produce(ProducePending { ctx, resp, waits }));
+        let deadline = self.now.plus_ms(i64::from(req.timeout_ms.max(0)));
+        self.pending.insert(id, Pending::Produce(ProducePending { ctx, resp, waits, deadline }));
         self.poll_pending(id);
     }
 
@@ -219,6 +229,7 @@ impl Broker {
 pub(crate) fn poll(b: &mut Broker, id: ReqId, mut p: ProducePending) -> Option<ProducePending> {
     let mut remaining = Vec::new();
     let stopping = b.phase_is_stopping();
+    let clustered = b.cluster.is_some();
     for w in std::mem::take(&mut p.waits) {
         let Wait { ti, pi, owner, need, level, epoch, min_insync_replicas } = w;
         let leads = b.leads_at(owner, epoch);
@@ -253,6 +264,12 @@ pub(crate) fn poll(b: &mut Broker, id: ReqId, mut p: ProducePending) -> Option<P
                     }
                 }
                 _ if stopping && !part.log.needs_sync() && !part.log.sync_in_flight() && part.high_watermark() < need => {
+                    r.error_code = error_code::REQUEST_TIMED_OUT;
+                    r.base_offset = -1;
+                }
+                // The followers did not confirm in time (Kafka's produce timeout; a
+                // standalone broker's own sync always ends, in success or failure).
+                _ if level == Level::Durable && clustered && b.now >= p.deadline => {
                     r.error_code = error_code::REQUEST_TIMED_OUT;
                     r.base_offset = -1;
                 }

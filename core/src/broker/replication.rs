@@ -39,6 +39,7 @@
 
 use bytes::Bytes;
 
+use crate::buggify::Point;
 use crate::cluster::events::ClusterEvent;
 use crate::cluster::peer::{ControllerRequest, Fetched, PeerMessage, RawBytes};
 use crate::io::Output;
@@ -270,7 +271,13 @@ impl Broker {
         if fetch_offset < p.log.log_start_offset() {
             return refuse(self, error_code::OFFSET_OUT_OF_RANGE);
         }
-        if let Err(r) = l.state.on_follower_fetch(from, leader_epoch, fetch_offset, durable, p.log.log_end_offset(), now) {
+        #[allow(unused_mut)]
+        let mut counted_epoch = leader_epoch;
+        #[cfg(feature = "sim-knobs")]
+        if self.config.knobs.accept_stale_fetch_epoch {
+            counted_epoch = counted_epoch.max(l.state.epoch());
+        }
+        if let Err(r) = l.state.on_follower_fetch(from, counted_epoch, fetch_offset, durable, p.log.log_end_offset(), now) {
             return refuse(self, refusal_code(r));
         }
         self.update_leader_hw(owner, false);
@@ -345,6 +352,10 @@ impl Broker {
             None => {}
         }
         let written = p.log.written_offset();
+        if f.fetch_offset < written && self.buggify.fires(Point::ReplicaFetchEmpty) {
+            self.answer_replica_fetch(&f, Ok(Fetched { records: RawBytes::default(), high_watermark: hw, log_start }));
+            return None;
+        }
         if f.fetch_offset < written && !p.log.truncating() {
             let mut io = IoScope { queue: &mut self.disk, owner: f.owner };
             match p.log.read(f.fetch_offset, bytes_max, written, &mut io) {
@@ -400,15 +411,28 @@ impl Broker {
     pub(crate) fn propose_isr_changes(&mut self) {
         let now = self.now;
         let Some(c) = self.cluster.as_ref() else { return };
-        let lag = c.config.replica_lag_time_max_ms;
+        let configured_lag = c.config.replica_lag_time_max_ms;
         let mut requests = Vec::new();
         for p in self.partitions.values_mut() {
             let Replica::Leader(l) = &mut p.replica else { continue };
+            let lag = if self.buggify.fires(Point::IsrLagShort) { configured_lag / 10 } else { configured_lag };
             if l.isr_proposed_at.is_some_and(|at| now.0 - at.0 >= ISR_PROPOSAL_RETRY_MS) {
                 l.state.forget_proposal();
                 l.isr_proposed_at = None;
             }
-            if let Some(change) = l.state.isr_change(now, lag) {
+            #[cfg(feature = "sim-knobs")]
+            if self.config.knobs.lagging_follower_in_sync && l.state.isr().len() < l.state.replicas().len() && l.isr_proposed_at.is_none() {
+                l.isr_proposed_at = Some(now);
+                requests.push(ControllerRequest::ChangeIsr {
+                    topic: p.topic.clone(),
+                    partition: p.index,
+                    isr: l.state.replicas().to_vec(),
+                    expected_partition_epoch: l.state.partition_epoch(),
+                });
+                continue;
+            }
+            let eligible = |r: NodeId| c.metadata().and_then(|m| m.broker(r)).is_some_and(|b| !b.fenced);
+            if let Some(change) = l.state.isr_change_among(now, lag, eligible) {
                 tracing::info!(topic = %p.topic, partition = p.index, from = ?l.state.isr(), to = ?change.isr, "proposing an ISR change");
                 l.isr_proposed_at = Some(now);
                 requests.push(ControllerRequest::ChangeIsr {
@@ -456,6 +480,9 @@ impl Broker {
         let seq = c.replica_seq;
         f.in_flight = Some((seq, now));
         let partition = p.index;
+        if self.buggify.fires(Point::ReplicaRequestLost) {
+            return; // resent after the timeout
+        }
         let (to, m) = match request {
             FollowerRequest::Fetch { leader, current_leader_epoch, offset } => (
                 leader,
@@ -573,7 +600,13 @@ impl Broker {
         let view =
             LogView { log_end: p.log.log_end_offset(), latest_epoch: p.log.latest_epoch(), high_watermark: p.log.committed_offset() };
         let log = &p.log;
-        match f.state.on_epoch_end(answer, view, |e| log.end_offset_for(e).1) {
+        #[allow(unused_mut)]
+        let mut verdict = f.state.on_epoch_end(answer, view, |e| log.end_offset_for(e).1);
+        #[cfg(feature = "sim-knobs")]
+        if self.config.knobs.truncate_to_local_hw && verdict.is_ok() {
+            verdict = Ok((view.high_watermark < view.log_end).then_some(view.high_watermark));
+        }
+        match verdict {
             Ok(None) => {}
             Ok(Some(to)) => {
                 tracing::info!(topic = %p.topic, partition = p.index, %to, log_end = %view.log_end, "truncating to the leader's log");

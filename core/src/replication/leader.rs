@@ -37,6 +37,8 @@ pub struct FollowerProgress {
     /// The last time the follower was caught up to the leader's log end.
     pub caught_up_at: Millis,
     pub last_fetch_at: Millis,
+    /// Whether it fetched from this leader at all (only then can it join the ISR).
+    pub fetched: bool,
 }
 
 /// A proposed ISR change, to be sent to the controller as `ChangeIsr`.
@@ -95,7 +97,9 @@ impl LeaderState {
         let followers = replicas
             .iter()
             .filter(|r| **r != me)
-            .map(|r| (*r, FollowerProgress { log_end: Offset(0), durable: Offset(0), caught_up_at: now, last_fetch_at: now }))
+            .map(|r| {
+                (*r, FollowerProgress { log_end: Offset(0), durable: Offset(0), caught_up_at: now, last_fetch_at: now, fetched: false })
+            })
             .collect();
         LeaderState { me, epoch, epoch_start: log_end, replicas, isr, partition_epoch, followers, high_watermark, proposed: None }
     }
@@ -106,6 +110,10 @@ impl LeaderState {
 
     pub fn isr(&self) -> &[NodeId] {
         &self.isr
+    }
+
+    pub fn replicas(&self) -> &[NodeId] {
+        &self.replicas
     }
 
     pub fn high_watermark(&self) -> Offset {
@@ -145,6 +153,7 @@ impl LeaderState {
         // A follower cannot have synced more than it holds.
         p.durable = durable.min(fetch_offset);
         p.last_fetch_at = now;
+        p.fetched = true;
         if fetch_offset >= leader_log_end {
             p.caught_up_at = now;
         }
@@ -176,6 +185,14 @@ impl LeaderState {
     /// The ISR change to propose now, if any and none is in flight: first drop lagging
     /// followers, else add caught-up ones.
     pub fn isr_change(&mut self, now: Millis, replica_lag_time_max_ms: i64) -> Option<IsrChange> {
+        self.isr_change_among(now, replica_lag_time_max_ms, |_| true)
+    }
+
+    /// [`LeaderState::isr_change`], adding only followers `eligible` says may join (their
+    /// broker is registered and unfenced: KIP-841) and that fetched within the lag time.
+    /// A follower that stopped fetching must not join: while the change is in flight it
+    /// counts for the high watermark, which it would hold still.
+    pub fn isr_change_among(&mut self, now: Millis, replica_lag_time_max_ms: i64, eligible: impl Fn(NodeId) -> bool) -> Option<IsrChange> {
         if self.proposed.is_some() {
             return None;
         }
@@ -192,7 +209,14 @@ impl LeaderState {
             let joining: Vec<NodeId> = self
                 .followers
                 .iter()
-                .filter(|(r, p)| !self.isr.contains(r) && p.log_end >= self.high_watermark && p.log_end >= self.epoch_start)
+                .filter(|(r, p)| {
+                    !self.isr.contains(r)
+                        && eligible(**r)
+                        && p.fetched
+                        && now.0 - p.last_fetch_at.0 <= replica_lag_time_max_ms
+                        && p.log_end >= self.high_watermark
+                        && p.log_end >= self.epoch_start
+                })
                 .map(|(r, _)| *r)
                 .collect();
             if joining.is_empty() {
@@ -343,6 +367,27 @@ mod tests {
         l.on_follower_fetch(NodeId(1), LeaderEpoch(3), Offset(110), Offset(110), Offset(110), Millis(2)).unwrap();
         assert!(l.update_high_watermark(Offset(110)));
         assert_eq!(l.high_watermark(), Offset(110));
+    }
+
+    /// A follower that never fetched from this leader, stopped fetching, or whose broker
+    /// is not eligible (fenced) is not proposed, however far its last fetch reached.
+    #[test]
+    fn only_fetching_eligible_followers_rejoin() {
+        let mut l = LeaderState::new(
+            NodeId(0),
+            LeaderEpoch(3),
+            Offset(0),
+            Offset(0),
+            vec![NodeId(0), NodeId(1)],
+            vec![NodeId(0)],
+            PartitionEpoch(2),
+            Millis(0),
+        );
+        assert_eq!(l.isr_change(Millis(1), LAG_MS), None, "never fetched");
+        l.on_follower_fetch(NodeId(1), LeaderEpoch(3), Offset(0), Offset(0), Offset(0), Millis(2)).unwrap();
+        assert_eq!(l.isr_change_among(Millis(3), LAG_MS, |_| false), None, "fenced");
+        assert_eq!(l.isr_change(Millis(3 + LAG_MS), LAG_MS), None, "stopped fetching");
+        assert!(l.isr_change(Millis(3), LAG_MS).is_some());
     }
 
     /// A new leader gives every follower a full lag period before it can be dropped.
