@@ -328,6 +328,16 @@ impl SimDisk {
         from
     }
 
+    /// Kill-and-wipe of a directory (the process must be down: call [`SimDisk::crash`]
+    /// first): the directory `path` and everything under it are gone, durably.
+    /// Returns how many files went.
+    pub fn wipe_dir(&mut self, path: &str) -> usize {
+        assert!(self.handles.is_empty(), "wipe_dir with open handles: crash the node first");
+        let before = self.names.len();
+        let _ = self.remove(path);
+        before - self.names.len()
+    }
+
     /// Current contents of a file as the process sees it (tests, checkers).
     pub fn contents(&self, path: &str) -> Option<&[u8]> {
         let path = normalize(path).ok()?;

@@ -89,7 +89,7 @@ pub fn pad_value(value: &str, bytes: usize) -> String {
 }
 
 /// The answer for one partition in a produce response.
-fn partition_response<'a>(resp: &'a ProduceResponse, topic: &str, partition: i32) -> Option<&'a PartitionProduceResponse> {
+pub(crate) fn partition_response<'a>(resp: &'a ProduceResponse, topic: &str, partition: i32) -> Option<&'a PartitionProduceResponse> {
     resp.responses.iter().filter(|t| t.name == topic).flat_map(|t| t.partition_responses.iter()).find(|r| r.index == partition)
 }
 
@@ -452,7 +452,7 @@ pub fn decode_records(data: &[u8]) -> Decoded {
     out
 }
 
-fn fetch_request(topic: &str, offsets: &[(i32, i64)]) -> Request {
+pub(crate) fn fetch_request(topic: &str, offsets: &[(i32, i64)]) -> Request {
     Request::Fetch(FetchRequest {
         max_wait_ms: FETCH_MAX_WAIT_MS,
         min_bytes: 1,
@@ -474,7 +474,7 @@ fn fetch_request(topic: &str, offsets: &[(i32, i64)]) -> Request {
     })
 }
 
-fn partitions_of<'a>(resp: &'a Response, topic: &'a str) -> impl Iterator<Item = &'a PartitionData> + 'a {
+pub(crate) fn partitions_of<'a>(resp: &'a Response, topic: &'a str) -> impl Iterator<Item = &'a PartitionData> + 'a {
     let topics = match resp {
         Response::Fetch(f) => f.responses.as_slice(),
         _ => &[],

@@ -18,6 +18,10 @@ pub mod liveness;
 pub mod offsets_monotonic;
 pub mod partition_leaders;
 pub mod raft_safety;
+pub mod replica_agreement;
+pub mod replica_hw;
+pub mod replication_liveness;
+pub mod truncation;
 pub mod unique;
 pub mod valid_batches;
 
@@ -70,13 +74,16 @@ pub fn run_checks(checks: &Checks, ledger: &Ledger) -> Vec<Violation> {
 /// A cluster checker: every node's events in, one message per violation out.
 pub type ClusterChecker = fn(&[TaggedEvent]) -> Vec<String>;
 
-/// Run the enabled cluster safety checkers (`raft_safety`, `partition_leaders`)
+/// Run the enabled cluster safety checkers (`raft_safety`, `partition_leaders`,
+/// `replica_hw`, `truncation`)
 /// over every node's events. `cluster_liveness` is judged by the runner at the
 /// end of its window.
 pub fn run_cluster_checks(checks: &Checks, events: &[TaggedEvent]) -> Vec<Violation> {
-    let all: [(bool, &'static str, ClusterChecker); 2] = [
+    let all: [(bool, &'static str, ClusterChecker); 4] = [
         (checks.raft_safety, raft_safety::NAME, raft_safety::check),
         (checks.partition_leaders, partition_leaders::NAME, partition_leaders::check),
+        (checks.replica_hw, replica_hw::NAME, replica_hw::check),
+        (checks.truncation, truncation::NAME, truncation::check),
     ];
     let mut out = Vec::new();
     for (enabled, checker, check) in all {

@@ -27,6 +27,40 @@ pub enum ClusterFault {
     OneWay { from: Vec<usize>, to: Vec<usize>, duration_ms: u64 },
     /// For a while the links lose, duplicate and hold back messages (per mille).
     Lossy { loss_per_mille: u32, duplicate_per_mille: u32, reorder_per_mille: u32, duration_ms: u64 },
+    /// Power loss of the data partition's current leader.
+    CrashPartitionLeader { fallback: usize, restart_after_ms: u64 },
+    /// Power loss of one follower of the data partition (the `pick`-th, modulo
+    /// their number): it loses its unsynced suffix.
+    CrashPartitionFollower { pick: usize, restart_after_ms: u64 },
+    /// The data partition's leader can neither send nor receive peer messages
+    /// (clients still reach it). `zombie`: the producers and consumers are
+    /// pointed at it for the duration (they take its stale Metadata), so it
+    /// keeps taking writes at its old epoch after the controller replaced it.
+    IsolatePartitionLeader { fallback: usize, duration_ms: u64, zombie: bool },
+    /// The data partition's leader cannot send to (`outbound`) or cannot hear
+    /// from every other node.
+    OneWayPartitionLeader { fallback: usize, outbound: bool, duration_ms: u64 },
+    /// A quick run of leader changes: each step waits `gap_ms`, then crashes
+    /// (or, if not `crash`, isolates) the partition's current leader for `down_ms`.
+    LeaderChurn { fallback: usize, steps: Vec<ChurnStep> },
+    /// Kill one follower of the data partition (the `pick`-th), delete the data
+    /// topic's partition directories from its disk (its Raft state stays: a
+    /// voter that forgets its vote breaks Raft by design) and restart it.
+    WipeReplica { pick: usize, restart_after_ms: u64 },
+    /// Crash both followers of the data partition (down for
+    /// `followers_down_ms`) so the ISR shrinks to the leader, then after
+    /// `leader_after_ms` crash the leader (down for `leader_down_ms`).
+    IsrShrinkCrash { fallback: usize, followers_down_ms: u64, leader_after_ms: u64, leader_down_ms: u64 },
+    /// Power loss of every node at once; all restart after the given time.
+    CrashAll { restart_after_ms: u64 },
+}
+
+/// One step of [`ClusterFault::LeaderChurn`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChurnStep {
+    pub gap_ms: u64,
+    pub crash: bool,
+    pub down_ms: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -35,24 +69,17 @@ pub struct ClusterSchedule {
     pub events: Vec<(u64, ClusterFault)>,
 }
 
-/// The kinds in a fixed order (the order of draws; changing it changes every schedule).
-const KINDS: usize = 7;
+/// The kinds in a fixed order (the order of draws; changing it changes every
+/// schedule): [`ClusterSpec::weights`]. Kinds added later come last, so the
+/// schedules of scenarios that do not use them stay as they were.
+const KINDS: usize = 16;
 
 impl ClusterSchedule {
     /// Draw `spec.events` faults over `duration_ms` from `seed`, each kind by weight.
     /// Crashes restart after 0.2-4 s; cuts and lossy windows last 0.5-5 s.
     pub fn generate(seed: u64, spec: &ClusterSpec, duration_ms: u64) -> ClusterSchedule {
         let n = spec.nodes;
-        let weights: [u64; KINDS] = [
-            spec.crash,
-            spec.crash_leader,
-            spec.isolate_leader,
-            spec.partition_minority,
-            spec.partition_no_quorum,
-            spec.one_way,
-            spec.lossy,
-        ]
-        .map(u64::from);
+        let weights: [u64; KINDS] = spec.weights().map(u64::from);
         let total: u64 = weights.iter().sum();
         if total == 0 || n == 0 || duration_ms == 0 {
             return ClusterSchedule::default();
@@ -76,17 +103,49 @@ impl ClusterSchedule {
                 3 => ClusterFault::Partition { groups: minority_split(&mut rng, n), duration_ms: cut_ms },
                 4 => ClusterFault::Partition { groups: no_quorum_split(&mut rng, n), duration_ms: cut_ms },
                 5 => one_way(&mut rng, n, node, cut_ms),
-                _ => ClusterFault::Lossy {
+                6 => ClusterFault::Lossy {
                     loss_per_mille: rng.gen_range(50..=400),
                     duplicate_per_mille: rng.gen_range(0..=200),
                     reorder_per_mille: rng.gen_range(0..=300),
                     duration_ms: cut_ms,
                 },
+                kind => partition_fault(&mut rng, kind, node),
             };
             events.push((at, fault));
         }
         events.sort_by_key(|(at, _)| *at);
         ClusterSchedule { events }
+    }
+}
+
+/// A fault aimed at the data partition (kinds 7.. of [`ClusterSpec::weights`]).
+/// Cuts of the leader last 1-9 s (a zombie 3-10 s: mostly past the broker
+/// session timeout, so the controller replaces it); crashes restart after
+/// 0.2-4 s.
+fn partition_fault(rng: &mut ChaCha8Rng, kind: usize, node: usize) -> ClusterFault {
+    let restart_after_ms = rng.gen_range(200..=4_000);
+    match kind {
+        7 => ClusterFault::CrashPartitionLeader { fallback: node, restart_after_ms },
+        8 => ClusterFault::CrashPartitionFollower { pick: rng.gen_range(0..2), restart_after_ms },
+        9 => ClusterFault::IsolatePartitionLeader { fallback: node, duration_ms: rng.gen_range(1_000..=9_000), zombie: false },
+        10 => ClusterFault::IsolatePartitionLeader { fallback: node, duration_ms: rng.gen_range(3_000..=10_000), zombie: true },
+        11 => {
+            ClusterFault::OneWayPartitionLeader { fallback: node, outbound: rng.gen_bool(0.5), duration_ms: rng.gen_range(1_000..=9_000) }
+        }
+        12 => {
+            let steps = (0..rng.gen_range(2..=5))
+                .map(|_| ChurnStep { gap_ms: rng.gen_range(100..=1_500), crash: rng.gen_bool(0.5), down_ms: rng.gen_range(300..=3_000) })
+                .collect();
+            ClusterFault::LeaderChurn { fallback: node, steps }
+        }
+        13 => ClusterFault::WipeReplica { pick: rng.gen_range(0..2), restart_after_ms },
+        14 => {
+            let leader_after_ms = rng.gen_range(4_000..=8_000);
+            let leader_down_ms = rng.gen_range(300..=3_000);
+            let followers_down_ms = rng.gen_range(leader_after_ms + 200..=leader_after_ms + leader_down_ms + 3_000);
+            ClusterFault::IsrShrinkCrash { fallback: node, followers_down_ms, leader_after_ms, leader_down_ms }
+        }
+        _ => ClusterFault::CrashAll { restart_after_ms: rng.gen_range(300..=3_000) },
     }
 }
 
@@ -189,6 +248,42 @@ mod tests {
                 assert!(shapes(true) && shapes(false), "both minority and no-quorum splits drawn");
             }
         }
+    }
+
+    // Proves: partition faults are drawn by their weights alone, with the promised shapes.
+    #[test]
+    fn partition_faults_drawn() {
+        let s = ClusterSpec {
+            nodes: 5,
+            events: 400,
+            leader_churn: 1,
+            isr_shrink_crash: 1,
+            crash_all: 1,
+            zombie_leader: 1,
+            ..Default::default()
+        };
+        let sched = ClusterSchedule::generate(3, &s, 20_000);
+        let mut kinds = std::collections::BTreeSet::new();
+        for (_, f) in &sched.events {
+            match f {
+                ClusterFault::LeaderChurn { steps, .. } => {
+                    assert!((2..=5).contains(&steps.len()));
+                    kinds.insert("churn");
+                }
+                ClusterFault::IsrShrinkCrash { followers_down_ms, leader_after_ms, .. } => {
+                    assert!(followers_down_ms > leader_after_ms);
+                    kinds.insert("isr");
+                }
+                ClusterFault::CrashAll { .. } => {
+                    kinds.insert("all");
+                }
+                ClusterFault::IsolatePartitionLeader { zombie: true, .. } => {
+                    kinds.insert("zombie");
+                }
+                other => panic!("not weighted: {other:?}"),
+            }
+        }
+        assert_eq!(kinds.len(), 4);
     }
 
     // Proves: no weights, no faults.

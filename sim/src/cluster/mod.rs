@@ -13,6 +13,7 @@
 //!
 //! The runner is `runner::cluster`.
 
+pub mod data;
 pub mod faults;
 pub mod net;
 pub mod workload;
@@ -74,6 +75,43 @@ impl std::fmt::Debug for ClusterPort {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("ClusterPort")
     }
+}
+
+/// A partition's assignment as the metadata last had it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartitionState {
+    /// The Raft index it is as of.
+    pub index: u64,
+    pub replicas: Vec<usize>,
+    pub isr: Vec<usize>,
+    pub leader: Option<usize>,
+    pub leader_epoch: i32,
+}
+
+/// The latest state of every partition any node applied (the one at the
+/// highest Raft index), by (topic, partition).
+pub fn partition_states(events: &[TaggedEvent]) -> std::collections::BTreeMap<(String, i32), PartitionState> {
+    let mut out: std::collections::BTreeMap<(String, i32), PartitionState> = std::collections::BTreeMap::new();
+    for e in events {
+        if let ClusterEvent::Partition { index, topic, partition, replicas, isr, leader, leader_epoch, .. } = &e.event {
+            let key = (topic.clone(), *partition);
+            if out.get(&key).is_some_and(|s| s.index >= *index) {
+                continue;
+            }
+            let ids = |v: &[chronik_core::types::NodeId]| v.iter().map(|n| n.0 as usize).collect::<Vec<_>>();
+            out.insert(
+                key,
+                PartitionState {
+                    index: *index,
+                    replicas: ids(replicas),
+                    isr: ids(isr),
+                    leader: leader.map(|l| l.0 as usize),
+                    leader_epoch: leader_epoch.0,
+                },
+            );
+        }
+    }
+    out
 }
 
 /// The current Raft leader as the nodes report it: among each node's latest

@@ -17,6 +17,8 @@ pub const DEFAULT_SEEDS: u64 = 32;
 pub const CLUSTER_DEFAULT_SEEDS: u64 = 8;
 /// The cluster scenario whose seed 1 runs twice for the determinism check.
 pub const CLUSTER_SCENARIO: &str = "cluster-five-mixed";
+/// The replication scenario whose seed 1 also runs twice for the determinism check.
+pub const REPLICATION_SCENARIO: &str = "replication-crash-all";
 /// Seeds the planted-bug check may take to catch its bug.
 pub const PLANTED_BUG_SEEDS_MAX: u64 = 40;
 /// The scenario the planted bug runs in: crashes during acks=all bursts.
@@ -198,6 +200,10 @@ pub fn main(raw: Vec<String>) -> i32 {
     let (lo, hi) = args.seeds.unwrap_or((0, DEFAULT_SEEDS));
     let mut sim_ms = 0u64;
     for s in &scenarios {
+        if !s.default_run && args.scenario.is_none() {
+            println!("scenario {}: skipped (default_run = false: a known failure, see FAILURES.md; sweep it by name)", s.name);
+            continue;
+        }
         let hi = if args.seeds.is_none() && s.cluster.is_some() { lo + CLUSTER_DEFAULT_SEEDS } else { hi };
         for seed in lo..hi {
             let r = run_seed(seed, s, &knobs);
@@ -275,22 +281,27 @@ pub fn main(raw: Vec<String>) -> i32 {
                 failed += 1;
             }
         }
-        match pick(CLUSTER_SCENARIO) {
-            Some(s) => {
-                let a = run_seed(1, &s, &Knobs::default());
-                let b = run_seed(1, &s, &Knobs::default());
-                let events = |r: &SeedReport| r.cluster.as_ref().map(|c| c.events);
-                if a.trace_hash == b.trace_hash && a.trace_lines == b.trace_lines && events(&a) == events(&b) {
-                    println!("determinism: seed 1 of {} twice -> trace hash {:016x} both times", s.name, a.trace_hash);
-                    passed += 1;
-                } else {
-                    println!("FAILED determinism: seed 1 of {} gave trace hashes {:016x} and {:016x}", s.name, a.trace_hash, b.trace_hash);
+        for name in [CLUSTER_SCENARIO, REPLICATION_SCENARIO] {
+            match pick(name) {
+                Some(s) => {
+                    let a = run_seed(1, &s, &Knobs::default());
+                    let b = run_seed(1, &s, &Knobs::default());
+                    let events = |r: &SeedReport| r.cluster.as_ref().map(|c| c.events);
+                    if a.trace_hash == b.trace_hash && a.trace_lines == b.trace_lines && events(&a) == events(&b) {
+                        println!("determinism: seed 1 of {} twice -> trace hash {:016x} both times", s.name, a.trace_hash);
+                        passed += 1;
+                    } else {
+                        println!(
+                            "FAILED determinism: seed 1 of {} gave trace hashes {:016x} and {:016x}",
+                            s.name, a.trace_hash, b.trace_hash
+                        );
+                        failed += 1;
+                    }
+                }
+                None => {
+                    println!("FAILED no scenario {name} for the cluster determinism check");
                     failed += 1;
                 }
-            }
-            None => {
-                println!("FAILED no scenario {CLUSTER_SCENARIO} for the cluster determinism check");
-                failed += 1;
             }
         }
         match pick(GROUP_SCENARIO) {

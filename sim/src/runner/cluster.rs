@@ -24,13 +24,15 @@ use chronik_core::config::{BrokerConfig, ClusterConfig, Knobs};
 use chronik_core::types::NodeId;
 use madsim::runtime::{Handle, NodeHandle};
 
-use crate::check::{self, cluster_liveness};
+use crate::check::{self, cluster_liveness, replica_agreement, replication_liveness};
+use crate::cluster::data::{self, DataCtx};
 use crate::cluster::faults::{ClusterFault, ClusterSchedule};
 use crate::cluster::net::{Cut, LinkConfig, NetStats, PeerNet};
 use crate::cluster::workload::{self as cluster_workload, ClusterClientStats};
-use crate::cluster::{current_leader, ClusterLog, ClusterPort};
+use crate::cluster::{current_leader, partition_states, ClusterLog, ClusterPort};
 use crate::disk::SimDisk;
 use crate::faults::FaultSchedule;
+use crate::ledger::Ledger;
 use crate::node::{run_node, NodeSpec};
 use crate::scenario::{ClusterSpec, ClusterWorkload, Scenario};
 use crate::trace::Trace;
@@ -41,6 +43,10 @@ use super::SeedReport;
 pub const LIVENESS_MS: u64 = 30_000;
 /// How often the liveness phase looks.
 const LIVENESS_POLL: Duration = Duration::from_millis(250);
+/// How long a data run waits for its topic before starting the fault clock anyway.
+const DATA_READY_MAX: Duration = Duration::from_secs(15);
+/// Simulated time the final read-back of a data run may take.
+const READBACK_MS: u64 = 20_000;
 const KAFKA_PORT: u16 = 9092;
 
 /// What a cluster run did, for the report.
@@ -105,11 +111,23 @@ struct Cluster {
     log: ClusterLog,
     trace: Trace,
     restarts: Arc<Mutex<u64>>,
+    /// Data runs: the node clients take Metadata from while a zombie fault lasts.
+    pin: Arc<Mutex<Option<usize>>>,
+    /// Data runs: the data topic's partitions.
+    data_partitions: i32,
 }
+
+type Task = madsim::task::JoinHandle<()>;
 
 impl Cluster {
     /// Power loss of node `n` (no-op if it is down already); it restarts after `restart_after_ms`.
-    fn crash(&self, n: usize, restart_after_ms: u64) -> Option<madsim::task::JoinHandle<()>> {
+    fn crash(&self, n: usize, restart_after_ms: u64) -> Option<Task> {
+        self.crash_and_wipe(n, restart_after_ms, false)
+    }
+
+    /// [`Cluster::crash`], and with `wipe` the data topic's partition
+    /// directories are deleted from the node's disk before it restarts.
+    fn crash_and_wipe(&self, n: usize, restart_after_ms: u64, wipe: bool) -> Option<Task> {
         {
             let mut down = self.down.lock().expect("down lock");
             if down[n] {
@@ -121,11 +139,40 @@ impl Cluster {
         self.handle.kill(self.nodes[n].id());
         self.net.detach(n);
         self.disks[n].lock().expect("disk lock").crash();
+        if wipe {
+            let mut disk = self.disks[n].lock().expect("disk lock");
+            let files: usize = (0..self.data_partitions).map(|p| disk.wipe_dir(&format!("{}-{p}", data::TOPIC))).sum();
+            self.trace.record(format_args!("{:>9}ms wiped {files} file(s) of node {n}", crate::node::sim_elapsed_millis()));
+        }
         let (handle, id, down, restarts) = (self.handle.clone(), self.nodes[n].id(), self.down.clone(), self.restarts.clone());
         Some(madsim::task::spawn(async move {
             madsim::time::sleep(Duration::from_millis(restart_after_ms)).await;
             restart_if_down(&handle, id, n, &down, &restarts);
         }))
+    }
+
+    /// Cut the network for `ms`.
+    fn cut_for(&self, cut: Cut, ms: u64) -> Task {
+        let id = self.net.cut(cut);
+        let net = self.net.clone();
+        madsim::task::spawn(async move {
+            madsim::time::sleep(Duration::from_millis(ms)).await;
+            net.heal(id);
+        })
+    }
+
+    /// The data partition's (partition 0's) current leader as the metadata has
+    /// it, or `fallback`; and its other replicas.
+    fn partition_leader(&self, fallback: usize) -> (usize, Vec<usize>) {
+        let state = partition_states(&self.log.snapshot()).remove(&(data::TOPIC.to_string(), 0));
+        let leader = state.as_ref().and_then(|s| s.leader).unwrap_or(fallback);
+        let followers = state.map(|s| s.replicas.into_iter().filter(|r| *r != leader).collect()).unwrap_or_default();
+        self.trace.record(format_args!("partition leader: {leader} (fallback {fallback}), followers {followers:?}"));
+        (leader, followers)
+    }
+
+    fn everyone_but(&self, n: usize) -> Vec<usize> {
+        (0..self.nodes.len()).filter(|o| *o != n).collect()
     }
 
     fn restart_all(&self) {
@@ -180,7 +227,7 @@ pub async fn simulate(seed: u64, scenario: Scenario, knobs: Knobs) -> SeedReport
                 flush_interval_ms: 50,
                 seed: seed ^ (i as u64),
                 knobs: knobs.clone(),
-                cluster: Some(ClusterConfig::new(voters.clone())),
+                cluster: Some(cluster_config(&spec, voters.clone())),
                 ..Default::default()
             },
             cluster: Some(ClusterPort { net: net.clone(), log: log.clone() }),
@@ -195,7 +242,7 @@ pub async fn simulate(seed: u64, scenario: Scenario, knobs: Knobs) -> SeedReport
         nodes.push(node);
         disks.push(disk);
     }
-    let cluster = Cluster {
+    let cluster = Arc::new(Cluster {
         handle: handle.clone(),
         nodes,
         disks,
@@ -204,45 +251,97 @@ pub async fn simulate(seed: u64, scenario: Scenario, knobs: Knobs) -> SeedReport
         log: log.clone(),
         trace: trace.clone(),
         restarts: Arc::new(Mutex::new(0)),
-    };
+        pin: Arc::new(Mutex::new(None)),
+        data_partitions: if spec.workload == ClusterWorkload::Data { spec.data.partitions } else { 0 },
+    });
 
     // Clients of the topics workload.
     let stop = Arc::new(AtomicBool::new(false));
     let stats = cluster_workload::SharedStats::default();
     let mut clients = Vec::new();
+    let machine = handle.create_node().name("clients").ip(IpAddr::V4(Ipv4Addr::new(10, 0, 1, 1))).build();
+    let ready_max = if spec.workload == ClusterWorkload::Data { DATA_READY_MAX } else { Duration::ZERO };
+    let deadline = t0 + Duration::from_millis(duration_ms + LIVENESS_MS) + ready_max;
     if spec.workload == ClusterWorkload::Topics {
-        let machine = handle.create_node().name("clients").ip(IpAddr::V4(Ipv4Addr::new(10, 0, 1, 1))).build();
-        let deadline = t0 + Duration::from_millis(duration_ms + LIVENESS_MS);
         for c in 0..spec.clients {
             let addrs: Vec<SocketAddr> = (0..n).map(node_addr).collect();
             clients.push(machine.spawn(cluster_workload::run_client(c, seed, addrs, stats.clone(), stop.clone(), deadline)));
         }
     }
+    let ledger = Ledger::shared();
+    let data_ctx = DataCtx {
+        addrs: (0..n).map(node_addr).collect(),
+        spec: spec.data.clone(),
+        ledger: ledger.clone(),
+        stats: stats.clone(),
+        stop: stop.clone(),
+        deadline,
+        pin: cluster.pin.clone(),
+        seed,
+    };
+    if spec.workload == ClusterWorkload::Data {
+        let (ctx, trace) = (data_ctx.clone(), trace.clone());
+        clients.push(machine.spawn(async move {
+            match data::create_topic(&ctx).await {
+                Ok(()) => {
+                    trace.record(format_args!("{:>9}ms topic created", crate::node::sim_elapsed_millis()));
+                    data::run_clients(ctx).await;
+                }
+                Err(e) => trace.record(format!("topic creation failed: {e}")),
+            }
+        }));
+    }
+
+    // Data runs: the fault clock starts once the topic has a leader for every
+    // partition (or after DATA_READY_MAX), so faults hit replication, not creation.
+    let faults_from = if cluster.data_partitions > 0 {
+        let ready_by = madsim::time::Instant::now() + DATA_READY_MAX;
+        while madsim::time::Instant::now() < ready_by {
+            let states = partition_states(&log.snapshot());
+            if (0..cluster.data_partitions).all(|p| states.get(&(data::TOPIC.to_string(), p)).is_some_and(|s| s.leader.is_some())) {
+                break;
+            }
+            madsim::time::sleep(Duration::from_millis(100)).await;
+        }
+        let at = madsim::time::Instant::now();
+        trace.record(format!("data topic ready at {} ms; faults from then", (at - t0).as_millis()));
+        at
+    } else {
+        t0
+    };
 
     // Faults.
     let mut pending = Vec::new();
     for (at, fault) in &schedule.events {
-        madsim::time::sleep_until(t0 + Duration::from_millis(*at)).await;
+        madsim::time::sleep_until(faults_from + Duration::from_millis(*at)).await;
         trace.record(format!("t={at} fault {fault:?}"));
         pending.extend(apply(&cluster, &spec, fault));
     }
-    madsim::time::sleep_until(t0 + Duration::from_millis(duration_ms)).await;
+    madsim::time::sleep_until(faults_from + Duration::from_millis(duration_ms)).await;
     for p in pending {
         let _ = p.await;
     }
 
     // Heal, then liveness.
     net.heal_all(links(&spec).healed());
+    *cluster.pin.lock().expect("pin lock") = None;
     cluster.restart_all();
     stop.store(true, Ordering::SeqCst);
     let healed = madsim::time::Instant::now();
     trace.record(format!("healed at {} ms", (healed - t0).as_millis()));
     let mut settled_after_ms = None;
     let mut last = Vec::new();
+    let mut last_data = Vec::new();
     while healed.elapsed() < Duration::from_millis(LIVENESS_MS) {
         madsim::time::sleep(LIVENESS_POLL).await;
-        last = cluster_liveness::check(&log.snapshot(), &cluster.running());
-        if last.is_empty() {
+        let events = log.snapshot();
+        let running = cluster.running();
+        last = cluster_liveness::check(&events, &running);
+        if cluster.data_partitions > 0 {
+            let up: Vec<bool> = running.iter().map(Option::is_some).collect();
+            last_data = replication_liveness::settled(&partition_states(&events), data::TOPIC, cluster.data_partitions, &up);
+        }
+        if last.is_empty() && last_data.is_empty() {
             settled_after_ms = Some(healed.elapsed().as_millis() as u64);
             break;
         }
@@ -250,6 +349,32 @@ pub async fn simulate(seed: u64, scenario: Scenario, knobs: Knobs) -> SeedReport
     trace.record(format!("settled: {settled_after_ms:?}"));
     for c in clients {
         let _ = madsim::time::timeout(Duration::from_secs(10), c).await;
+    }
+    // Data runs: read every partition back from its leader, and every replica's files.
+    let mut data_violations = Vec::new();
+    let (mut acked, mut produced) = (0, 0);
+    if cluster.data_partitions > 0 {
+        let ctx = data_ctx.clone();
+        let acked_end = acked_ends(&ledger.lock().expect("ledger lock"));
+        let (readback, ends) = machine
+            .spawn(async move { data::final_readback(&ctx, &acked_end, Duration::from_millis(READBACK_MS)).await })
+            .await
+            .unwrap_or_else(|e| (Err(format!("read-back task failed: {e:?}")), Default::default()));
+        trace.record(format!("read-back: {} partition(s) read, ends {ends:?}", readback.as_ref().map_or(0, |r| r.len())));
+        let mut l = ledger.lock().expect("ledger lock");
+        data_violations.extend(check::capped(
+            replication_liveness::NAME,
+            if scenario.checks.replication_liveness { replication_liveness::check(&last_data, Some(&readback)) } else { Vec::new() },
+        ));
+        l.set_final_readback(readback);
+        data_violations.extend(check::run_checks(&scenario.checks, &l));
+        if scenario.checks.replica_agreement {
+            let logs = replica_logs(&cluster, ends);
+            data_violations.extend(check::capped(replica_agreement::NAME, replica_agreement::check(&logs)));
+        }
+        let (a, f, u, observed) = l.summary();
+        (acked, produced) = (a, a + f + u);
+        trace.record(format!("ledger: {a} acked, {f} failed, {u} unknown, {observed} observed"));
     }
 
     let events = log.snapshot();
@@ -259,6 +384,7 @@ pub async fn simulate(seed: u64, scenario: Scenario, knobs: Knobs) -> SeedReport
         }
     }
     let mut violations = check::run_cluster_checks(&scenario.checks, &events);
+    violations.extend(data_violations);
     if scenario.checks.cluster_liveness && settled_after_ms.is_none() {
         let messages = last.into_iter().map(|m| format!("{LIVENESS_MS} ms after healing: {m}")).collect();
         violations.extend(check::capped(cluster_liveness::NAME, messages));
@@ -291,6 +417,11 @@ pub async fn simulate(seed: u64, scenario: Scenario, knobs: Knobs) -> SeedReport
         restarts: *cluster.restarts.lock().expect("restarts lock"),
     };
     trace.record(format!("done after {sim_ms} ms: {} violation(s); {stats}", violations.len()));
+    if std::env::var_os("SIM_TRACE").is_some() {
+        for line in trace.tail() {
+            eprintln!("{line}");
+        }
+    }
     SeedReport {
         seed,
         scenario: scenario.name.clone(),
@@ -300,8 +431,8 @@ pub async fn simulate(seed: u64, scenario: Scenario, knobs: Knobs) -> SeedReport
         violations,
         sim_ms,
         wall: Duration::ZERO,
-        acked: 0,
-        produced: 0,
+        acked,
+        produced,
         group: None,
         idempotent_retries: (0, 0),
         cluster: Some(stats),
@@ -324,16 +455,8 @@ fn leader_terms(events: &[crate::cluster::TaggedEvent]) -> (usize, u64) {
 }
 
 /// Carry out one fault; returns the task that undoes it later, if any.
-fn apply(cluster: &Cluster, spec: &ClusterSpec, fault: &ClusterFault) -> Option<madsim::task::JoinHandle<()>> {
+fn apply(cluster: &Arc<Cluster>, spec: &ClusterSpec, fault: &ClusterFault) -> Option<Task> {
     let net = cluster.net.clone();
-    let cut_for = |cut: Cut, ms: u64| {
-        let id = net.cut(cut);
-        let net = net.clone();
-        Some(madsim::task::spawn(async move {
-            madsim::time::sleep(Duration::from_millis(ms)).await;
-            net.heal(id);
-        }))
-    };
     let leader_or = |fallback: usize| {
         let leader = current_leader(&cluster.log.snapshot());
         cluster.trace.record(format_args!("current leader: {leader:?}"));
@@ -344,10 +467,12 @@ fn apply(cluster: &Cluster, spec: &ClusterSpec, fault: &ClusterFault) -> Option<
         ClusterFault::CrashLeader { fallback, restart_after_ms } => cluster.crash(leader_or(*fallback), *restart_after_ms),
         ClusterFault::IsolateLeader { fallback, duration_ms } => {
             let l = leader_or(*fallback);
-            cut_for(Cut::Groups(vec![(0..spec.nodes).filter(|o| *o != l).collect()]), *duration_ms)
+            Some(cluster.cut_for(Cut::Groups(vec![cluster.everyone_but(l)]), *duration_ms))
         }
-        ClusterFault::Partition { groups, duration_ms } => cut_for(Cut::Groups(groups.clone()), *duration_ms),
-        ClusterFault::OneWay { from, to, duration_ms } => cut_for(Cut::OneWay { from: from.clone(), to: to.clone() }, *duration_ms),
+        ClusterFault::Partition { groups, duration_ms } => Some(cluster.cut_for(Cut::Groups(groups.clone()), *duration_ms)),
+        ClusterFault::OneWay { from, to, duration_ms } => {
+            Some(cluster.cut_for(Cut::OneWay { from: from.clone(), to: to.clone() }, *duration_ms))
+        }
         ClusterFault::Lossy { loss_per_mille, duplicate_per_mille, reorder_per_mille, duration_ms } => {
             let base = links(spec);
             net.set_links(LinkConfig {
@@ -362,5 +487,145 @@ fn apply(cluster: &Cluster, spec: &ClusterSpec, fault: &ClusterFault) -> Option<
                 net.set_links(base);
             }))
         }
+        ClusterFault::CrashPartitionLeader { fallback, restart_after_ms } => {
+            cluster.crash(cluster.partition_leader(*fallback).0, *restart_after_ms)
+        }
+        ClusterFault::CrashPartitionFollower { pick, restart_after_ms } => {
+            let (_, followers) = cluster.partition_leader(0);
+            let f = *followers.get(pick % followers.len().max(1))?;
+            cluster.crash(f, *restart_after_ms)
+        }
+        ClusterFault::WipeReplica { pick, restart_after_ms } => {
+            let (_, followers) = cluster.partition_leader(0);
+            let f = *followers.get(pick % followers.len().max(1))?;
+            cluster.crash_and_wipe(f, *restart_after_ms, true)
+        }
+        ClusterFault::IsolatePartitionLeader { fallback, duration_ms, zombie } => {
+            let (l, _) = cluster.partition_leader(*fallback);
+            let cut = cluster.cut_for(Cut::Groups(vec![cluster.everyone_but(l)]), *duration_ms);
+            if !zombie {
+                return Some(cut);
+            }
+            *cluster.pin.lock().expect("pin lock") = Some(l);
+            let pin = cluster.pin.clone();
+            Some(madsim::task::spawn(async move {
+                let _ = cut.await;
+                *pin.lock().expect("pin lock") = None;
+            }))
+        }
+        ClusterFault::OneWayPartitionLeader { fallback, outbound, duration_ms } => {
+            let (l, _) = cluster.partition_leader(*fallback);
+            let cut = if *outbound {
+                Cut::OneWay { from: vec![l], to: cluster.everyone_but(l) }
+            } else {
+                Cut::OneWay { from: cluster.everyone_but(l), to: vec![l] }
+            };
+            Some(cluster.cut_for(cut, *duration_ms))
+        }
+        ClusterFault::LeaderChurn { fallback, steps } => {
+            let (cluster, steps, fallback) = (cluster.clone(), steps.clone(), *fallback);
+            Some(madsim::task::spawn(async move {
+                let mut undo = Vec::new();
+                for step in steps {
+                    madsim::time::sleep(Duration::from_millis(step.gap_ms)).await;
+                    let (l, _) = cluster.partition_leader(fallback);
+                    cluster.trace.record(format_args!(
+                        "{:>9}ms churn: {} {l}",
+                        crate::node::sim_elapsed_millis(),
+                        if step.crash { "crash" } else { "isolate" }
+                    ));
+                    if step.crash {
+                        undo.extend(cluster.crash(l, step.down_ms));
+                    } else {
+                        undo.push(cluster.cut_for(Cut::Groups(vec![cluster.everyone_but(l)]), step.down_ms));
+                    }
+                    // Wait until the controller moved the leadership (or a while).
+                    for _ in 0..40 {
+                        madsim::time::sleep(Duration::from_millis(100)).await;
+                        let now = partition_states(&cluster.log.snapshot()).remove(&(data::TOPIC.to_string(), 0));
+                        if now.is_some_and(|s| s.leader.is_some_and(|n| n != l)) {
+                            break;
+                        }
+                    }
+                }
+                for u in undo {
+                    let _ = u.await;
+                }
+            }))
+        }
+        ClusterFault::IsrShrinkCrash { fallback, followers_down_ms, leader_after_ms, leader_down_ms } => {
+            let (l, followers) = cluster.partition_leader(*fallback);
+            let mut undo: Vec<Task> = followers.iter().filter_map(|f| cluster.crash(*f, *followers_down_ms)).collect();
+            let (cluster, after, down) = (cluster.clone(), *leader_after_ms, *leader_down_ms);
+            Some(madsim::task::spawn(async move {
+                madsim::time::sleep(Duration::from_millis(after)).await;
+                let state = partition_states(&cluster.log.snapshot()).remove(&(data::TOPIC.to_string(), 0));
+                cluster.trace.record(format_args!(
+                    "{:>9}ms ISR before the leader crash: {:?}",
+                    crate::node::sim_elapsed_millis(),
+                    state.map(|s| s.isr)
+                ));
+                undo.extend(cluster.crash(l, down));
+                for u in undo {
+                    let _ = u.await;
+                }
+            }))
+        }
+        ClusterFault::CrashAll { restart_after_ms } => {
+            let undo: Vec<Task> = (0..cluster.nodes.len()).filter_map(|n| cluster.crash(n, *restart_after_ms)).collect();
+            Some(madsim::task::spawn(async move {
+                for u in undo {
+                    let _ = u.await;
+                }
+            }))
+        }
     }
+}
+
+/// Per partition, one past the highest offset acknowledged with acks=all.
+fn acked_ends(ledger: &Ledger) -> std::collections::BTreeMap<i32, i64> {
+    let mut out = std::collections::BTreeMap::new();
+    for o in ledger.produced.values() {
+        if let crate::ledger::Outcome::Acked { partition, offset, acks: -1 } = o {
+            let e = out.entry(*partition).or_insert(0);
+            *e = (*e).max(offset + 1);
+        }
+    }
+    out
+}
+
+/// The cluster config of a run: the defaults, and for data runs the scenario's
+/// `replica.lag.time.max.ms`.
+fn cluster_config(spec: &ClusterSpec, voters: Vec<NodeId>) -> ClusterConfig {
+    let mut c = ClusterConfig::new(voters);
+    if spec.workload == ClusterWorkload::Data {
+        c.replica_lag_time_max_ms = spec.data.replica_lag_time_max_ms;
+    }
+    c
+}
+
+/// Every replica's segment files of the data topic as the processes see them,
+/// with the final high watermarks and ISRs, for `replica_agreement`.
+fn replica_logs(cluster: &Cluster, ends: std::collections::BTreeMap<i32, (i64, usize)>) -> replica_agreement::ReplicaLogs {
+    let states = partition_states(&cluster.log.snapshot());
+    let mut logs = replica_agreement::ReplicaLogs { ends, ..Default::default() };
+    for p in 0..cluster.data_partitions {
+        if let Some(s) = states.get(&(data::TOPIC.to_string(), p)) {
+            logs.isr.insert(p, s.isr.clone());
+        }
+        let dir = format!("{}-{p}/", data::TOPIC);
+        for (n, disk) in cluster.disks.iter().enumerate() {
+            let disk = disk.lock().expect("disk lock");
+            let files: Vec<Vec<u8>> = disk
+                .files()
+                .into_iter()
+                .filter(|(name, _)| name.starts_with(&dir) && name.ends_with(".log"))
+                .filter_map(|(name, _)| disk.contents(&name).map(<[u8]>::to_vec))
+                .collect();
+            if !files.is_empty() {
+                logs.segments.insert((p, n), files);
+            }
+        }
+    }
+    logs
 }
