@@ -70,22 +70,39 @@ fn parse(args: Vec<String>) -> Result<Args, String> {
             }
             other => {
                 return Err(format!(
-                "unknown argument {other:?} (use --seed N, --seeds A..B, --scenario NAME, --plant-bug ack-before-sync|stale-offset-fetch|raft-ack-before-persist)"
-            ))
+                    "unknown argument {other:?} (use --seed N, --seeds A..B, --scenario NAME, --plant-bug NAME; see PLANTED_BUGS)"
+                ))
             }
         }
     }
     Ok(a)
 }
 
-fn knobs(plant_bug: Option<&str>) -> Result<Knobs, String> {
+/// The planted bugs `--plant-bug` knows, each a test-only knob in the core.
+pub const PLANTED_BUGS: [&str; 7] = [
+    "ack-before-sync",
+    "stale-offset-fetch",
+    "raft-ack-before-persist",
+    "truncate-to-local-hw",
+    "accept-stale-fetch-epoch",
+    "lagging-follower-in-sync",
+    "never-fence-brokers",
+];
+
+pub fn knobs(plant_bug: Option<&str>) -> Result<Knobs, String> {
+    let mut k = Knobs::default();
     match plant_bug {
-        None | Some("") => Ok(Knobs::default()),
-        Some("ack-before-sync") => Ok(Knobs { ack_before_sync: true, ..Default::default() }),
-        Some("raft-ack-before-persist") => Ok(Knobs { raft_ack_before_persist: true, ..Default::default() }),
-        Some("stale-offset-fetch") => Ok(Knobs { stale_offset_fetch: true, ..Default::default() }),
-        Some(other) => Err(format!("unknown planted bug {other:?} (known: ack-before-sync, stale-offset-fetch, raft-ack-before-persist)")),
+        None | Some("") => {}
+        Some("ack-before-sync") => k.ack_before_sync = true,
+        Some("raft-ack-before-persist") => k.raft_ack_before_persist = true,
+        Some("stale-offset-fetch") => k.stale_offset_fetch = true,
+        Some("truncate-to-local-hw") => k.truncate_to_local_hw = true,
+        Some("accept-stale-fetch-epoch") => k.accept_stale_fetch_epoch = true,
+        Some("lagging-follower-in-sync") => k.lagging_follower_in_sync = true,
+        Some("never-fence-brokers") => k.never_fence_brokers = true,
+        Some(other) => return Err(format!("unknown planted bug {other:?} (known: {})", PLANTED_BUGS.join(", "))),
     }
+    Ok(k)
 }
 
 pub fn repo_root() -> PathBuf {
