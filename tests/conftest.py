@@ -199,6 +199,60 @@ def broker_factory(request, tmp_path_factory):
             b.stop()
 
 
+class ClusterNode(Broker):
+    """One voter of a test cluster; restarts keep its ports, data dir and flags.
+    `cluster_args` are its cluster flags beyond the node id, peer port and voters."""
+
+    def __init__(self, binary: Path, base: Path, node_id: int, peer_port: int, cluster_args: list[str]):
+        data_dir = base / "data"
+        data_dir.mkdir()
+        super().__init__(binary, data_dir, base, [])
+        self.node_id = node_id
+        self.peer_port = peer_port
+        self.cluster_args = cluster_args
+        self.voters = ""  # set by start_cluster once every node has its ports
+
+    def args(self) -> list[str]:
+        return [
+            *self.common_args(),
+            "--node-id", str(self.node_id),
+            "--peer-port", str(self.peer_port),
+            "--voters", self.voters,
+            *self.cluster_args,
+            *self.extra_args,
+        ]
+
+
+def start_cluster(request, tmp_path_factory, node_ids, cluster_args: list[str], name: str):
+    """Starts one ClusterNode per id, each with its own Kafka and peer port; a generator
+    for a fixture: yields the nodes in id order and stops them afterwards."""
+    binary = server_binary()
+    nodes: list[ClusterNode] = []
+    used: set[int] = set()
+    for node_id in node_ids:
+        base = tmp_path_factory.mktemp(f"chronik-{name}{node_id}")
+        peer_port = free_port()
+        while peer_port in used:
+            peer_port = free_port()
+        node = ClusterNode(binary, base, node_id, peer_port, cluster_args)
+        while node.port in used or node.port == peer_port:
+            node.port = free_port()
+            node.bootstrap = f"{HOST}:{node.port}"
+        used |= {node.port, peer_port}
+        nodes.append(node)
+    voters = ",".join(f"{n.node_id}@{HOST}:{n.peer_port}" for n in nodes)
+    for n in nodes:
+        n.voters = voters
+    request.node._chronik_brokers = getattr(request.node, "_chronik_brokers", []) + nodes
+    try:
+        for n in nodes:
+            n.start()
+        yield nodes
+    finally:
+        for n in nodes:
+            n.stop()
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
     """Attach every broker's stderr to the report of a failed test (any phase)."""

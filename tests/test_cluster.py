@@ -8,7 +8,6 @@ and stops only the processes it started, by PID. Every wait is bounded.
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import pytest
 from confluent_kafka import KafkaError, TopicCollection
@@ -17,7 +16,7 @@ from confluent_kafka.admin import AdminClient, NewTopic
 import kafka_wire as w
 from clients import (OP_TIMEOUT_S, Delivery, base_conf, consume_partition, flush_bounded, producer,
                      unique_topic)
-from conftest import HOST, Broker, free_port, server_binary
+from conftest import Broker, start_cluster
 from group_helpers import wait_until
 
 NODE_IDS = (1, 2, 3)
@@ -30,57 +29,11 @@ FAILOVER_TIMEOUT_S = 60.0
 NOT_LEADER_OR_FOLLOWER = 6
 
 
-class ClusterNode(Broker):
-    """One voter of the test cluster; restarts keep its ports, data dir and flags."""
-
-    def __init__(self, binary: Path, base: Path, node_id: int, peer_port: int):
-        data_dir = base / "data"
-        data_dir.mkdir()
-        super().__init__(binary, data_dir, base, [])
-        self.node_id = node_id
-        self.peer_port = peer_port
-        self.voters = ""  # set by the fixture once every node has its ports
-
-    def args(self) -> list[str]:
-        return [
-            *self.common_args(),
-            "--node-id", str(self.node_id),
-            "--peer-port", str(self.peer_port),
-            "--voters", self.voters,
-            "--broker-session-timeout-ms", str(SESSION_TIMEOUT_MS),
-            "--broker-heartbeat-interval-ms", str(HEARTBEAT_INTERVAL_MS),
-            *self.extra_args,
-        ]
-
-
 @pytest.fixture
 def cluster(request, tmp_path_factory):
     """Three fresh cluster-mode chronik-servers; yields them in node id order."""
-    binary = server_binary()
-    nodes = []
-    used = set()
-    for node_id in NODE_IDS:
-        base = tmp_path_factory.mktemp(f"chronik-node{node_id}")
-        peer_port = free_port()
-        while peer_port in used:
-            peer_port = free_port()
-        node = ClusterNode(binary, base, node_id, peer_port)
-        while node.port in used or node.port == peer_port:
-            node.port = free_port()
-            node.bootstrap = f"{HOST}:{node.port}"
-        used |= {node.port, peer_port}
-        nodes.append(node)
-    voters = ",".join(f"{n.node_id}@{HOST}:{n.peer_port}" for n in nodes)
-    for n in nodes:
-        n.voters = voters
-    request.node._chronik_brokers = getattr(request.node, "_chronik_brokers", []) + nodes
-    try:
-        for n in nodes:
-            n.start()
-        yield nodes
-    finally:
-        for n in nodes:
-            n.stop()
+    args = ["--broker-session-timeout-ms", str(SESSION_TIMEOUT_MS), "--broker-heartbeat-interval-ms", str(HEARTBEAT_INTERVAL_MS)]
+    yield from start_cluster(request, tmp_path_factory, NODE_IDS, args, "node")
 
 
 # ---------------------------------------------------------------- bounded views of the cluster

@@ -23,7 +23,6 @@ import functools
 import subprocess
 import threading
 import time
-from pathlib import Path
 
 import pytest
 from confluent_kafka import Producer
@@ -31,7 +30,7 @@ from confluent_kafka.admin import AdminClient, NewTopic
 
 import kafka_wire as w
 from clients import OP_TIMEOUT_S, base_conf, consume_partition, unique_topic, wait_high_watermark
-from conftest import HOST, Broker, free_port, server_binary
+from conftest import Broker, server_binary, start_cluster
 from group_helpers import wait_until
 
 NODE_IDS = (1, 2, 3)
@@ -68,60 +67,13 @@ def server_help() -> str:
         return ""
 
 
-class ReplicaNode(Broker):
-    """One voter of the test cluster; restarts keep its ports, data dir and flags."""
-
-    def __init__(self, binary: Path, base: Path, node_id: int, peer_port: int):
-        data_dir = base / "data"
-        data_dir.mkdir()
-        super().__init__(binary, data_dir, base, [])
-        self.node_id = node_id
-        self.peer_port = peer_port
-        self.voters = ""
-
-    def args(self) -> list[str]:
-        extra = []
-        if "--replica-lag-time-max-ms" in server_help():
-            extra = ["--replica-lag-time-max-ms", str(REPLICA_LAG_TIME_MAX_MS)]
-        return [
-            *self.common_args(),
-            "--node-id", str(self.node_id),
-            "--peer-port", str(self.peer_port),
-            "--voters", self.voters,
-            "--broker-session-timeout-ms", str(SESSION_TIMEOUT_MS),
-            "--broker-heartbeat-interval-ms", str(HEARTBEAT_INTERVAL_MS),
-            *extra,
-        ]
-
-
 @pytest.fixture
 def replicated(request, tmp_path_factory):
     """Three fresh cluster-mode chronik-servers with short failover timeouts, in node id order."""
-    binary = server_binary()
-    nodes: list[ReplicaNode] = []
-    used: set[int] = set()
-    for node_id in NODE_IDS:
-        base = tmp_path_factory.mktemp(f"chronik-repl{node_id}")
-        peer_port = free_port()
-        while peer_port in used:
-            peer_port = free_port()
-        node = ReplicaNode(binary, base, node_id, peer_port)
-        while node.port in used or node.port == peer_port:
-            node.port = free_port()
-            node.bootstrap = f"{HOST}:{node.port}"
-        used |= {node.port, peer_port}
-        nodes.append(node)
-    voters = ",".join(f"{n.node_id}@{HOST}:{n.peer_port}" for n in nodes)
-    for n in nodes:
-        n.voters = voters
-    request.node._chronik_brokers = getattr(request.node, "_chronik_brokers", []) + nodes
-    try:
-        for n in nodes:
-            n.start()
-        yield nodes
-    finally:
-        for n in nodes:
-            n.stop()
+    args = ["--broker-session-timeout-ms", str(SESSION_TIMEOUT_MS), "--broker-heartbeat-interval-ms", str(HEARTBEAT_INTERVAL_MS)]
+    if "--replica-lag-time-max-ms" in server_help():
+        args += ["--replica-lag-time-max-ms", str(REPLICA_LAG_TIME_MAX_MS)]
+    yield from start_cluster(request, tmp_path_factory, NODE_IDS, args, "repl")
 
 
 # ---------------------------------------------------------------- bounded views of the cluster

@@ -142,11 +142,19 @@ impl Cluster {
     }
 
     fn create(&mut self, node: i32, name: &str, partitions: i32, rf: i16) -> i16 {
+        self.create_topic(node, name, partitions, rf, &[])
+    }
+
+    fn create_topic(&mut self, node: i32, name: &str, partitions: i32, rf: i16, configs: &[(&str, &str)]) -> i16 {
         let req = Request::CreateTopics(create_topics::CreateTopicsRequest {
             topics: vec![create_topics::CreatableTopic {
                 name: name.into(),
                 num_partitions: partitions,
                 replication_factor: rf,
+                configs: configs
+                    .iter()
+                    .map(|(k, v)| create_topics::CreatableTopicConfig { name: k.to_string(), value: Some(v.to_string()) })
+                    .collect(),
                 ..Default::default()
             }],
             timeout_ms: 30_000,
@@ -361,25 +369,9 @@ fn topics_are_deleted_everywhere_and_the_name_reused() {
 }
 
 impl Cluster {
+    /// A one-partition topic with `configs`.
     fn create_with(&mut self, node: i32, name: &str, rf: i16, configs: &[(&str, &str)]) -> i16 {
-        let req = Request::CreateTopics(create_topics::CreateTopicsRequest {
-            topics: vec![create_topics::CreatableTopic {
-                name: name.into(),
-                num_partitions: 1,
-                replication_factor: rf,
-                configs: configs
-                    .iter()
-                    .map(|(k, v)| create_topics::CreatableTopicConfig { name: k.to_string(), value: Some(v.to_string()) })
-                    .collect(),
-                ..Default::default()
-            }],
-            timeout_ms: 30_000,
-            ..Default::default()
-        });
-        match self.call(node, 7, req) {
-            Response::CreateTopics(r) => r.topics[0].error_code,
-            other => panic!("unexpected {other:?}"),
-        }
+        self.create_topic(node, name, 1, rf, configs)
     }
 
     /// The synced bytes of partition 0's first segment on `node`.

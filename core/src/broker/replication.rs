@@ -58,7 +58,7 @@ use crate::io::Output;
 use crate::log::{IoScope, LogError, LogState, ReadId, ReplicaAppendError};
 use crate::protocol::error_code;
 use crate::replication::follower::{Divergence, FollowerRequest, FollowerState, LogView};
-use crate::replication::leader::{FetchRefusal, LeaderState};
+use crate::replication::leader::{FetchRefusal, IsrChange, LeaderState};
 use crate::types::{LeaderEpoch, Millis, NodeId, Offset, TopicId};
 
 use super::topics::TopicState;
@@ -125,6 +125,15 @@ impl ReplicaFetchPending {
             self.read = None;
             self.data = Some(result);
         }
+    }
+}
+
+fn isr_request(topic: &str, partition: i32, change: IsrChange) -> ControllerRequest {
+    ControllerRequest::ChangeIsr {
+        topic: topic.to_string(),
+        partition,
+        isr: change.isr,
+        expected_partition_epoch: change.expected_partition_epoch,
     }
 }
 
@@ -482,12 +491,7 @@ impl Broker {
                 match resend {
                     Some(change) => {
                         l.isr_proposed_at = Some(now);
-                        requests.push(ControllerRequest::ChangeIsr {
-                            topic: p.topic.clone(),
-                            partition: p.index,
-                            isr: change.isr,
-                            expected_partition_epoch: change.expected_partition_epoch,
-                        });
+                        requests.push(isr_request(&p.topic, p.index, change));
                         continue;
                     }
                     None => l.state.forget_proposal(),
@@ -496,23 +500,14 @@ impl Broker {
             #[cfg(feature = "sim-knobs")]
             if self.config.knobs.lagging_follower_in_sync && l.state.isr().len() < l.state.replicas().len() && l.isr_proposed_at.is_none() {
                 l.isr_proposed_at = Some(now);
-                requests.push(ControllerRequest::ChangeIsr {
-                    topic: p.topic.clone(),
-                    partition: p.index,
-                    isr: l.state.replicas().to_vec(),
-                    expected_partition_epoch: l.state.partition_epoch(),
-                });
+                let all = IsrChange { isr: l.state.replicas().to_vec(), expected_partition_epoch: l.state.partition_epoch() };
+                requests.push(isr_request(&p.topic, p.index, all));
                 continue;
             }
             if let Some(change) = l.state.isr_change_among(now, lag, eligible) {
                 tracing::info!(topic = %p.topic, partition = p.index, from = ?l.state.isr(), to = ?change.isr, "proposing an ISR change");
                 l.isr_proposed_at = Some(now);
-                requests.push(ControllerRequest::ChangeIsr {
-                    topic: p.topic.clone(),
-                    partition: p.index,
-                    isr: change.isr,
-                    expected_partition_epoch: change.expected_partition_epoch,
-                });
+                requests.push(isr_request(&p.topic, p.index, change));
             }
         }
         for r in requests {

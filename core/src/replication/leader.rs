@@ -295,6 +295,21 @@ mod tests {
         )
     }
 
+    /// A leader at epoch 3 whose only follower (1) is outside the ISR, its log and
+    /// high watermark both at `end`.
+    fn alone(end: i64) -> LeaderState {
+        LeaderState::new(
+            NodeId(0),
+            LeaderEpoch(3),
+            Offset(end),
+            Offset(end),
+            vec![NodeId(0), NodeId(1)],
+            vec![NodeId(0)],
+            PartitionEpoch(2),
+            Millis(0),
+        )
+    }
+
     /// The high watermark is the least durable offset over the ISR, the leader's own
     /// included; it never goes back, and a follower's claim is capped at what it holds.
     #[test]
@@ -355,16 +370,7 @@ mod tests {
     /// start of the leader's epoch; not before.
     #[test]
     fn caught_up_followers_rejoin() {
-        let mut l = LeaderState::new(
-            NodeId(0),
-            LeaderEpoch(3),
-            Offset(100),
-            Offset(100),
-            vec![NodeId(0), NodeId(1)],
-            vec![NodeId(0)],
-            PartitionEpoch(2),
-            Millis(0),
-        );
+        let mut l = alone(100);
         l.on_follower_fetch(NodeId(1), LeaderEpoch(3), Offset(99), Offset(99), Offset(100), Millis(1)).unwrap();
         assert_eq!(l.isr_change(Millis(1), LAG_MS), None, "below the high watermark and the epoch start");
         l.on_follower_fetch(NodeId(1), LeaderEpoch(3), Offset(100), Offset(100), Offset(100), Millis(2)).unwrap();
@@ -379,16 +385,7 @@ mod tests {
     /// high watermark: the controller may elect it as soon as the change applies.
     #[test]
     fn a_joining_follower_counts_for_the_high_watermark() {
-        let mut l = LeaderState::new(
-            NodeId(0),
-            LeaderEpoch(3),
-            Offset(100),
-            Offset(100),
-            vec![NodeId(0), NodeId(1)],
-            vec![NodeId(0)],
-            PartitionEpoch(2),
-            Millis(0),
-        );
+        let mut l = alone(100);
         l.on_follower_fetch(NodeId(1), LeaderEpoch(3), Offset(100), Offset(100), Offset(100), Millis(1)).unwrap();
         assert!(l.isr_change(Millis(1), LAG_MS).is_some());
         // The leader appends up to 110 and syncs; the joining follower has 100 only.
@@ -402,16 +399,7 @@ mod tests {
     /// is not eligible (fenced) is not proposed, however far its last fetch reached.
     #[test]
     fn only_fetching_eligible_followers_rejoin() {
-        let mut l = LeaderState::new(
-            NodeId(0),
-            LeaderEpoch(3),
-            Offset(0),
-            Offset(0),
-            vec![NodeId(0), NodeId(1)],
-            vec![NodeId(0)],
-            PartitionEpoch(2),
-            Millis(0),
-        );
+        let mut l = alone(0);
         assert_eq!(l.isr_change(Millis(1), LAG_MS), None, "never fetched");
         l.on_follower_fetch(NodeId(1), LeaderEpoch(3), Offset(0), Offset(0), Offset(0), Millis(2)).unwrap();
         assert_eq!(l.isr_change_among(Millis(3), LAG_MS, |_| false), None, "fenced");
