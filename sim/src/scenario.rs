@@ -30,8 +30,8 @@ pub struct Scenario {
     #[serde(default)]
     pub topic_configs: std::collections::BTreeMap<String, String>,
     /// Whether the default run (`cargo test -p sim`, no `--scenario`) sweeps it.
-    /// `false` only for a scenario that fails on a known core bug written up in
-    /// FAILURES.md: the file stays, and `--scenario NAME` still runs it.
+    /// `false` only for a scenario that fails on a known core bug (say which in its
+    /// description): the file stays, and `--scenario NAME` still runs it.
     #[serde(default = "yes")]
     pub default_run: bool,
 }

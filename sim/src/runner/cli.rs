@@ -218,7 +218,7 @@ pub fn main(raw: Vec<String>) -> i32 {
     let mut sim_ms = 0u64;
     for s in &scenarios {
         if !s.default_run && args.scenario.is_none() {
-            println!("scenario {}: skipped (default_run = false: a known failure, see FAILURES.md; sweep it by name)", s.name);
+            println!("scenario {}: skipped (default_run = false: a known failure, see its description; sweep it by name)", s.name);
             continue;
         }
         let hi = if args.seeds.is_none() && s.cluster.is_some() { lo + CLUSTER_DEFAULT_SEEDS } else { hi };
