@@ -37,5 +37,6 @@ pub mod ledger;
 pub mod node;
 pub mod runner;
 pub mod scenario;
+pub mod swarm;
 pub mod trace;
 pub mod workload;

@@ -228,7 +228,8 @@ impl Broker {
         // Member ids must not repeat across restarts: mix in the start time.
         let groups = GroupCoordinator::new(config.groups.clone(), config.seed ^ (now.0 as u64).rotate_left(17));
         #[cfg(feature = "sim-knobs")]
-        let buggify = crate::buggify::Buggify::new(config.knobs.buggify_seed);
+        // Each broker its own stream: the same points on, firing at other times.
+        let buggify = crate::buggify::Buggify::new(config.knobs.buggify_seed.map(|s| s ^ ((config.node_id.0 as u64) << 32)));
         #[cfg(not(feature = "sim-knobs"))]
         let buggify = crate::buggify::Buggify::default();
         let mut b = Broker {

@@ -38,6 +38,8 @@ struct Args {
     seeds: Option<(u64, u64)>,
     scenario: Option<String>,
     plant_bug: Option<String>,
+    /// Swarm mode (`crate::swarm`): each seed draws its own run.
+    swarm: bool,
 }
 
 fn parse(args: Vec<String>) -> Result<Args, String> {
@@ -63,6 +65,7 @@ fn parse(args: Vec<String>) -> Result<Args, String> {
             }
             "--scenario" => a.scenario = Some(value("--scenario")?),
             "--plant-bug" => a.plant_bug = Some(value("--plant-bug")?),
+            "--swarm" => a.swarm = true,
             // Flags cargo or libtest habits may pass; meaningless here.
             "--nocapture" | "--quiet" | "-q" | "--show-output" => {}
             "--test-threads" => {
@@ -70,7 +73,7 @@ fn parse(args: Vec<String>) -> Result<Args, String> {
             }
             other => {
                 return Err(format!(
-                    "unknown argument {other:?} (use --seed N, --seeds A..B, --scenario NAME, --plant-bug NAME; see PLANTED_BUGS)"
+                    "unknown argument {other:?} (use --seed N, --seeds A..B, --scenario NAME, --swarm, --plant-bug NAME; see PLANTED_BUGS)"
                 ))
             }
         }
@@ -111,6 +114,9 @@ pub fn repo_root() -> PathBuf {
 
 fn repro(seed: u64, scenario: &str, plant_bug: Option<&str>) -> String {
     let bug = plant_bug.map(|b| format!(" --plant-bug {b}")).unwrap_or_default();
+    if scenario.starts_with("swarm-") {
+        return format!("cargo test -p sim --test sim -- --swarm --seed {seed}{bug}");
+    }
     format!("cargo test -p sim --test sim -- --seed {seed} --scenario {scenario}{bug}")
 }
 
@@ -183,6 +189,40 @@ pub fn main(raw: Vec<String>) -> i32 {
             }
         }
     };
+
+    if args.swarm {
+        let Some(base) = pick(crate::swarm::SWARM_BASE) else {
+            eprintln!("sim: the swarm's base scenario {} is missing", crate::swarm::SWARM_BASE);
+            return 2;
+        };
+        let (lo, hi) = match (args.seed, args.seeds) {
+            (Some(s), _) => (s, s + 1),
+            (None, Some(r)) => r,
+            (None, None) => (0, CLUSTER_DEFAULT_SEEDS),
+        };
+        let mut sim_ms = 0u64;
+        for seed in lo..hi {
+            let (s, buggify_seed) = crate::swarm::draw(seed, &base);
+            let k = Knobs { buggify_seed, ..knobs.clone() };
+            let r = run_seed(seed, &s, &k);
+            sim_ms += r.sim_ms;
+            if args.seed.is_some() {
+                let c = s.cluster.as_ref().expect("swarm runs are cluster runs");
+                println!("{}", r.summary());
+                println!(
+                    "  swarm: {} nodes, RF {}, min.insync {}, acks=all/1 producers {}/{}, loss {:.3} dup {:.3} reorder {:.3}, buggify {buggify_seed:?}, weights {:?}",
+                    c.nodes, c.data.replication_factor, c.data.min_insync_replicas, c.data.producers_acks_all, c.data.producers_acks_1, c.loss, c.duplicate, c.reorder, c.weights()
+                );
+                if r.violations.is_empty() {
+                    println!("  verdict: ok");
+                }
+            }
+            tally(&r, args.plant_bug.is_none(), args.plant_bug.as_deref());
+        }
+        println!("swarm seeds {lo}..{hi}: simulated {:.1} s in {:.1} s wall", sim_ms as f64 / 1000.0, started.elapsed().as_secs_f64());
+        println!("{passed} passed, {failed} failed");
+        return if failed == 0 { 0 } else { 1 };
+    }
 
     // One seed: print everything about it.
     if let Some(seed) = args.seed {
