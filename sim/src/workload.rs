@@ -426,6 +426,21 @@ pub struct Decoded {
 /// Validate and decode a fetched record set: every complete batch must pass its
 /// CRC and decode. A batch cut at the end of the answer (Kafka allows partial
 /// batches at the end of a fetch) is ignored, not invalid.
+impl Decoded {
+    /// Moves the records at or after `next` and below `high_watermark` into `out`,
+    /// in order, advancing `next` past each; whether any was taken.
+    pub fn take_below(self, next: &mut i64, high_watermark: i64, out: &mut Vec<(i64, String)>) -> bool {
+        let before = *next;
+        for (o, v) in self.records {
+            if o >= *next && o < high_watermark {
+                out.push((o, v));
+                *next = o + 1;
+            }
+        }
+        *next != before
+    }
+}
+
 pub fn decode_records(data: &[u8]) -> Decoded {
     let mut out = Decoded::default();
     let scan = records::scan(data, true);
@@ -588,15 +603,8 @@ pub async fn final_readback(addr: SocketAddr, topic: &str, partitions: i32, time
             if let Some(reason) = decoded.invalid {
                 return Err(format!("{READBACK_INVALID_BATCH} in partition {partition} at offset {next}: {reason}"));
             }
-            let before = next;
             let recs = out.get_mut(&partition).expect("partition entry");
-            for (o, v) in decoded.records {
-                if o >= next && o < pd.high_watermark {
-                    recs.push((o, v));
-                    next = o + 1;
-                }
-            }
-            if next == before {
+            if !decoded.take_below(&mut next, pd.high_watermark, recs) {
                 last_error = format!("no records at offset {next} below high watermark {}", pd.high_watermark);
                 sleep(BACKOFF_MIN).await;
             }

@@ -508,7 +508,7 @@ impl Broker {
         match event {
             LogEvent::Ready => {
                 self.on_partition_ready(owner);
-                self.sync_replica_roles();
+                self.sync_replica_roles_of(Some(owner));
                 self.begin_group_load(owner);
             }
             LogEvent::Durable(_) => {

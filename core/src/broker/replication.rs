@@ -151,14 +151,21 @@ impl Broker {
 
     /// Gives every local partition the role the metadata assigns this node.
     pub(crate) fn sync_replica_roles(&mut self) {
+        self.sync_replica_roles_of(None);
+    }
+
+    /// [`Broker::sync_replica_roles`] for one partition (`Some(owner)`: its log just
+    /// became ready) or all (`None`: the metadata moved). Partitions whose role
+    /// changed have their waiters re-checked and, as followers, start fetching.
+    pub(crate) fn sync_replica_roles_of(&mut self, only: Option<u64>) {
         let Some(c) = self.cluster.as_mut() else { return };
         let me = self.config.node_id;
         let registered = c.registered(me);
         let Some(state) = c.raft.as_ref().map(|r| r.metadata()) else { return };
         let barred = &mut c.lead_barred;
         let now = self.now;
-        let mut became_leader = Vec::new();
-        for (owner, p) in self.partitions.iter_mut() {
+        let mut changed = Vec::new();
+        for (owner, p) in self.partitions.iter_mut().filter(|(o, _)| only.is_none_or(|x| x == **o)) {
             let meta = self
                 .topics
                 .get(&p.topic)
@@ -174,15 +181,15 @@ impl Broker {
             }
             let key = (p.topic.clone(), p.index);
             if mp.leader == Some(me) && !registered {
-                let e = barred.entry(key).or_insert(mp.leader_epoch);
+                let e = barred.entry(key.clone()).or_insert(mp.leader_epoch);
                 *e = (*e).max(mp.leader_epoch);
             }
-            let may_lead = registered && barred.get(&(p.topic.clone(), p.index)).is_none_or(|b| mp.leader_epoch > *b);
+            let may_lead = registered && barred.get(&key).is_none_or(|b| mp.leader_epoch > *b);
             if mp.leader == Some(me) && !may_lead {
                 if !matches!(p.replica, Replica::Idle) {
                     tracing::info!(topic = %p.topic, partition = p.index, epoch = mp.leader_epoch.0, "not leading at an epoch from before this start; asking for a new one");
                     p.replica = Replica::Idle;
-                    became_leader.push(*owner);
+                    changed.push(*owner);
                 }
             } else if mp.leader == Some(me) {
                 match &mut p.replica {
@@ -206,7 +213,7 @@ impl Broker {
                             now,
                         );
                         p.replica = Replica::Leader(LeaderLink { state, isr_proposed_at: None });
-                        became_leader.push(*owner);
+                        changed.push(*owner);
                     }
                 }
             } else if let (Some(leader), true) = (mp.leader, mp.replicas.contains(&me)) {
@@ -220,14 +227,14 @@ impl Broker {
                         in_flight: None,
                         retry_at: now,
                     });
-                    became_leader.push(*owner); // waiters re-check, the follower starts
+                    changed.push(*owner);
                 }
             } else if !matches!(p.replica, Replica::Idle) {
                 p.replica = Replica::Idle;
-                became_leader.push(*owner);
+                changed.push(*owner);
             }
         }
-        for owner in became_leader {
+        for owner in changed {
             self.update_leader_hw(owner, true);
             if let Some(p) = self.partitions.get_mut(&owner) {
                 let waiters = std::mem::take(&mut p.hw_waiters);

@@ -426,14 +426,7 @@ pub async fn final_readback(
             if let Some(reason) = decoded.invalid {
                 return (Err(format!("{READBACK_INVALID_BATCH} in partition {partition} at offset {next}: {reason}")), ends);
             }
-            let before = next;
-            for (o, v) in decoded.records {
-                if o >= next && o < pd.high_watermark {
-                    recs.push((o, v));
-                    next = o + 1;
-                }
-            }
-            if next == before {
+            if !decoded.take_below(&mut next, pd.high_watermark, recs) {
                 last_error = format!("no records at offset {next} below high watermark {}", pd.high_watermark);
                 sleep(RETRY_BACKOFF).await;
             }
