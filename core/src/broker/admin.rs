@@ -283,6 +283,11 @@ impl Broker {
                     tracing::warn!(%why, "removing a leftover directory failed");
                 }
             }
+            MetaOp::IncompleteMarker { path, written } => {
+                if let Some(why) = failed {
+                    tracing::error!(path, written, %why, "writing or removing a replica's incomplete-log marker failed");
+                }
+            }
         }
     }
 

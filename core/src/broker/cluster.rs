@@ -113,6 +113,9 @@ pub(crate) struct ClusterNode {
     /// before its current registration was in place: this process never leads at it
     /// (see `replication`).
     pub(crate) lead_barred: BTreeMap<(String, i32), LeaderEpoch>,
+    /// Local partition logs (by owner) that lack records this replica once held (see
+    /// `replication`): they do not lead, and leave the ISR until they catch up.
+    pub(crate) incomplete: BTreeSet<u64>,
 }
 
 impl ClusterNode {
@@ -190,6 +193,7 @@ impl Broker {
             reconcile_due: false,
             replica_seq: 0,
             lead_barred: BTreeMap::new(),
+            incomplete: BTreeSet::new(),
         });
     }
 
@@ -277,6 +281,7 @@ impl Broker {
             self.resend_forwards();
             self.propose_isr_changes();
             self.request_reelections();
+            self.request_isr_exits();
             self.drive_all_followers();
         }
         self.pump_raft();
@@ -559,7 +564,8 @@ impl Broker {
             if silent || restarted {
                 tracing::warn!(broker = b.id.0, silent_ms = now.0 - last.0, restarted, "fencing broker");
                 cmds.push(Command::FenceBroker { id: b.id });
-                cmds.extend(controller::on_broker_fenced(state, b.id));
+                let why = if silent { controller::Fenced::Silent } else { controller::Fenced::Restarted };
+                cmds.extend(controller::on_broker_fenced(state, b.id, why));
             }
         }
         if cmds.is_empty() {
@@ -615,6 +621,15 @@ impl Broker {
                 }
                 Command::SetLeader { topic, partition, leader: Some(origin) }
             }
+            ControllerRequest::LeaveIsr { topic, partition } => {
+                for cmd in controller::leave_isr(state, &topic, partition, origin) {
+                    if let Err(e) = self.controller_propose(context.clone(), &cmd) {
+                        tracing::debug!(error = ?e, "forwarded proposal not accepted");
+                        break;
+                    }
+                }
+                return;
+            }
             // Validated on apply: the partition epoch is the compare-and-set.
             ControllerRequest::ChangeIsr { topic, partition, isr, expected_partition_epoch } => {
                 Command::ChangeIsr { topic, partition, isr, expected_partition_epoch }
@@ -665,9 +680,10 @@ impl Broker {
         }
         let topic_id = match &request {
             ControllerRequest::CreateTopic { topic_id, .. } | ControllerRequest::DeleteTopic { topic_id, .. } => *topic_id,
-            ControllerRequest::AllocateProducerIds { .. } | ControllerRequest::ChangeIsr { .. } | ControllerRequest::Reelect { .. } => {
-                TopicId::ZERO
-            }
+            ControllerRequest::AllocateProducerIds { .. }
+            | ControllerRequest::ChangeIsr { .. }
+            | ControllerRequest::Reelect { .. }
+            | ControllerRequest::LeaveIsr { .. } => TopicId::ZERO,
         };
         let token = c.next_token;
         c.next_token += 1;

@@ -423,8 +423,10 @@ fn acknowledged_records_survive_the_leaders_crash() {
     }
 }
 
-/// min.insync.replicas: with a follower gone from the ISR, acks=all is refused with
-/// NOT_ENOUGH_REPLICAS and nothing is acknowledged; acks=1 still works.
+/// min.insync.replicas: with a follower fenced, acks=all is refused with
+/// NOT_ENOUGH_REPLICAS and nothing is acknowledged; acks=1 still works. The fenced
+/// follower stays in the ISR (it is at min.insync.replicas), so it is still eligible
+/// to lead: the leader just does not count it.
 #[test]
 fn acks_all_needs_min_insync_replicas() {
     let mut c = Cluster::start();
@@ -436,8 +438,9 @@ fn acks_all_needs_min_insync_replicas() {
     let controller = c.leaders()[0];
     let victim = (0..NODES).find(|n| *n != leader && *n != controller).unwrap_or((leader + 1) % NODES);
     c.crash(victim);
-    c.run_until(15_000, "the ISR shrank", |c| c.isr(leader, "m").len() == 2);
+    c.run_until(15_000, "the follower fenced", |c| c.live_brokers(leader).len() == 2);
     c.run(500);
+    assert_eq!(c.isr(leader, "m").len(), 3, "the fenced follower stays in the ISR");
     let r = c.produce(leader, "m", 0, "b");
     assert_eq!(r.error_code, ec::NOT_ENOUGH_REPLICAS);
     let r = match c.call(leader, 9, produce_req("m", 0, 1, batch(&["c"], 1_700_000_000_000))) {
@@ -545,4 +548,64 @@ fn a_dead_idle_follower_does_not_hold_the_high_watermark() {
         other => panic!("unexpected {other:?}"),
     };
     assert_eq!(r.error_code, ec::REQUEST_TIMED_OUT, "the dead follower is still in the ISR");
+}
+
+/// A follower whose partition directory is lost while it is down comes back with an
+/// empty log while the metadata still counts it in the ISR. It does not stay there as
+/// a holder of every record: it leaves the ISR through the controller, so when the
+/// leader then dies the other follower, which holds the records, takes over. The
+/// wiped replica catches up, rejoins the ISR and drops its incomplete-log marker.
+#[test]
+fn a_replica_that_lost_its_directory_leaves_the_isr_until_caught_up() {
+    let mut c = Cluster::start();
+    c.run_until(10_000, "cluster formed", |c| c.leaders().len() == 1 && (0..NODES).all(|n| c.live_brokers(n).len() == 3));
+    assert_eq!(c.create_with(0, "w", 3, &[("min.insync.replicas", "2")]), ec::NONE);
+    c.run(500);
+    let (leader, _, _) = c.partition_leaders(0, "w")[0];
+    for (i, v) in ["a", "b", "c"].iter().enumerate() {
+        let r = c.produce(leader, "w", 0, v);
+        assert_eq!((r.error_code, r.base_offset), (ec::NONE, i as i64), "acks=all produce {v}");
+    }
+    c.run(500);
+    let victim = (0..NODES).find(|n| *n != leader).unwrap();
+    let other = (0..NODES).find(|n| *n != leader && *n != victim).unwrap();
+    c.crash(victim);
+    let disk = c.stopped.get_mut(&victim).unwrap();
+    disk.files.retain(|path, _| !path.starts_with("w-0/"));
+    c.restart(victim);
+    c.run_until(10_000, "the wiped replica is out of the ISR", |c| {
+        let isr = c.isr(leader, "w");
+        c.live_brokers(leader).len() == 3 && isr.len() == 2 && !isr.contains(&NodeId(victim))
+    });
+
+    c.crash(leader);
+    c.run_until(15_000, "a new partition leader", |c| {
+        c.nodes[&other]
+            .broker
+            .cluster
+            .as_ref()
+            .unwrap()
+            .metadata()
+            .unwrap()
+            .partition("w", 0)
+            .unwrap()
+            .leader
+            .is_some_and(|l| l.0 != leader)
+    });
+    let (new_leader, _, _) = c.partition_leaders(other, "w")[0];
+    assert_eq!(new_leader, other, "the follower that kept the records leads, not the wiped one");
+    // acks=1: the fenced old leader keeps its ISR place (min.insync.replicas), so
+    // acks=all would be refused with NOT_ENOUGH_REPLICAS until it is back.
+    let r = match c.call(new_leader, 9, produce_req("w", 0, 1, batch(&["d"], 1_700_000_000_000))) {
+        Response::Produce(r) => r.responses[0].partition_responses[0].clone(),
+        other => panic!("unexpected {other:?}"),
+    };
+    assert_eq!((r.error_code, r.base_offset), (ec::NONE, 3), "a, b and c survived");
+
+    c.restart(leader);
+    c.run_until(20_000, "every replica back in the ISR", |c| c.isr(new_leader, "w").len() == 3);
+    c.run(1_000);
+    let on_leader = c.segment(new_leader, "w");
+    assert_eq!(c.segment(victim, "w"), on_leader, "the wiped replica caught up");
+    assert!(!c.nodes[&victim].disk.files.contains_key("w-0/replica-incomplete"), "the marker is gone once caught up");
 }

@@ -183,6 +183,8 @@ pub enum MetaOp {
     OrphanRemoved,
     /// The end of a producer id block persisted.
     ProducerIdBlock { start: i64, end: i64 },
+    /// A replica's incomplete-log marker written or removed (see `replication`).
+    IncompleteMarker { path: String, written: bool },
 }
 
 /// The broker. See the module docs for the driver contract.
@@ -508,6 +510,7 @@ impl Broker {
         match event {
             LogEvent::Ready => {
                 self.on_partition_ready(owner);
+                self.note_incomplete_replica(owner);
                 self.sync_replica_roles_of(Some(owner));
                 self.begin_group_load(owner);
             }

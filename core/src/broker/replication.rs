@@ -38,6 +38,24 @@
 //! again ([`ControllerRequest::Reelect`]): a new epoch, whose followers truncate to
 //! where its log ends, before it takes records.
 //!
+//! # A replica that lost its log leaves the ISR before it may lead
+//! A replica whose partition directory is lost or replaced (a disk swapped, a
+//! directory wiped while the broker was down) comes back with an empty log while the
+//! metadata may still count it in the ISR — as a holder of every committed record.
+//! Elected, it would lead with nothing and its followers would truncate to match:
+//! acknowledged records gone although other replicas still held them. So a log that
+//! opens without any segment (a log that ever existed keeps its active segment) or
+//! with the [`crate::log::INCOMPLETE_MARKER`] file marks its partition *incomplete*:
+//! the marker is written durably (a crash before the catch-up keeps the mark), the
+//! replica never leads, and it asks the controller to take it out of the ISR
+//! ([`ControllerRequest::LeaveIsr`]; leadership moves to another live ISR member
+//! first). As a follower meanwhile it fetches as usual, and since its durable offset
+//! counts while it is an ISR member the high watermark cannot pass what it holds.
+//! Once the metadata shows it outside the ISR the mark is cleared: from there the
+//! ordinary rule brings it back, when it has caught up. If it is the ISR's only
+//! member no other replica is known to hold more, and it carries on, as Kafka would,
+//! with an error in the log.
+//!
 //! Standalone brokers never leave the `Standalone` role: the high watermark is the
 //! durable offset, as before.
 //!
@@ -54,7 +72,7 @@ use bytes::Bytes;
 use crate::buggify::Point;
 use crate::cluster::events::ClusterEvent;
 use crate::cluster::peer::{ControllerRequest, Fetched, PeerMessage, RawBytes};
-use crate::io::Output;
+use crate::io::{DiskOp, Output};
 use crate::log::{IoScope, LogError, LogState, ReadId, ReplicaAppendError};
 use crate::protocol::error_code;
 use crate::replication::follower::{Divergence, FollowerRequest, FollowerState, LogView};
@@ -62,7 +80,7 @@ use crate::replication::leader::{FetchRefusal, IsrChange, LeaderState};
 use crate::types::{LeaderEpoch, Millis, NodeId, Offset, TopicId};
 
 use super::topics::TopicState;
-use super::{Broker, Pending, ReqId};
+use super::{Broker, MetaOp, Pending, ReqId};
 
 /// A follower re-sends a request not answered within the leader's hold time plus this.
 pub const REPLICA_REQUEST_TIMEOUT_MS: i64 = 2_000;
@@ -163,8 +181,10 @@ impl Broker {
         let registered = c.registered(me);
         let Some(state) = c.raft.as_ref().map(|r| r.metadata()) else { return };
         let barred = &mut c.lead_barred;
+        let incomplete = &mut c.incomplete;
         let now = self.now;
         let mut changed = Vec::new();
+        let mut complete_again = Vec::new();
         for (owner, p) in self.partitions.iter_mut().filter(|(o, _)| only.is_none_or(|x| x == **o)) {
             let meta = self
                 .topics
@@ -184,10 +204,25 @@ impl Broker {
                 let e = barred.entry(key.clone()).or_insert(mp.leader_epoch);
                 *e = (*e).max(mp.leader_epoch);
             }
-            let may_lead = registered && barred.get(&key).is_none_or(|b| mp.leader_epoch > *b);
+            let mut lacks_records = incomplete.contains(owner);
+            if lacks_records && (!mp.isr.contains(&me) || mp.isr.len() == 1) {
+                if mp.isr.contains(&me) {
+                    tracing::error!(topic = %p.topic, partition = p.index, "the only in-sync replica lost its log: carrying on with what it holds; acknowledged records may be lost");
+                } else {
+                    tracing::info!(topic = %p.topic, partition = p.index, "out of the ISR: the replica catches up and rejoins as usual");
+                }
+                incomplete.remove(owner);
+                complete_again.push(p.log.incomplete_marker_path());
+                lacks_records = false;
+            }
+            let may_lead = registered && !lacks_records && barred.get(&key).is_none_or(|b| mp.leader_epoch > *b);
             if mp.leader == Some(me) && !may_lead {
                 if !matches!(p.replica, Replica::Idle) {
-                    tracing::info!(topic = %p.topic, partition = p.index, epoch = mp.leader_epoch.0, "not leading at an epoch from before this start; asking for a new one");
+                    if lacks_records {
+                        tracing::warn!(topic = %p.topic, partition = p.index, epoch = mp.leader_epoch.0, "not leading with a log that lost records; asking to leave the ISR");
+                    } else {
+                        tracing::info!(topic = %p.topic, partition = p.index, epoch = mp.leader_epoch.0, "not leading at an epoch from before this start; asking for a new one");
+                    }
                     p.replica = Replica::Idle;
                     changed.push(*owner);
                 }
@@ -234,6 +269,10 @@ impl Broker {
                 changed.push(*owner);
             }
         }
+        for path in complete_again {
+            let id = self.meta_io().submit(DiskOp::Remove { path: path.clone() });
+            self.meta_ops.insert(id, MetaOp::IncompleteMarker { path, written: false });
+        }
         for owner in changed {
             self.update_leader_hw(owner, true);
             if let Some(p) = self.partitions.get_mut(&owner) {
@@ -271,6 +310,41 @@ impl Broker {
         }
     }
 
+    /// Marks `owner` incomplete if its log just opened without the records it held
+    /// (cluster mode; see the module docs), and writes the marker that keeps the mark
+    /// across a crash.
+    pub(crate) fn note_incomplete_replica(&mut self, owner: u64) {
+        let Some(c) = self.cluster.as_mut() else { return };
+        let Some(p) = self.partitions.get(&owner).filter(|p| p.log.opened_incomplete()) else { return };
+        if !c.incomplete.insert(owner) {
+            return;
+        }
+        tracing::warn!(topic = %p.topic, partition = p.index, "the partition log came back without the records it held (directory lost or replaced): not leading, leaving the ISR until caught up");
+        let path = p.log.incomplete_marker_path();
+        let id = self.meta_io().submit(DiskOp::ReplaceFile { path: path.clone(), data: Bytes::new() });
+        self.meta_ops.insert(id, MetaOp::IncompleteMarker { path, written: true });
+    }
+
+    /// Asks the controller to take every incomplete local replica out of its
+    /// partition's ISR (every cluster tick while the metadata still has it there).
+    pub(crate) fn request_isr_exits(&mut self) {
+        let me = self.config.node_id;
+        let Some(c) = self.cluster.as_mut() else { return };
+        let partitions = &self.partitions;
+        c.incomplete.retain(|owner| partitions.contains_key(owner));
+        let Some(state) = c.metadata() else { return };
+        let requests: Vec<ControllerRequest> = c
+            .incomplete
+            .iter()
+            .filter_map(|owner| partitions.get(owner))
+            .filter(|p| state.partition(&p.topic, p.index).is_some_and(|mp| mp.isr.contains(&me) && mp.isr.len() > 1))
+            .map(|p| ControllerRequest::LeaveIsr { topic: p.topic.clone(), partition: p.index })
+            .collect();
+        for r in requests {
+            self.send_to_controller(r);
+        }
+    }
+
     /// Whether this node leads `owner` at `epoch` with its replication set up: the only
     /// state in which a cluster partition takes records or answers `acks=all`.
     pub(crate) fn leads_at(&self, owner: u64, epoch: LeaderEpoch) -> bool {
@@ -281,10 +355,15 @@ impl Broker {
         }
     }
 
-    /// The ISR size the leader of `owner` counts (1 standalone).
+    /// The ISR members the leader of `owner` counts towards `min.insync.replicas`:
+    /// those not fenced (a fenced member may stay in the ISR to remain eligible, see
+    /// [`crate::cluster::controller::on_broker_fenced`], but cannot confirm records
+    /// now). 1 standalone.
     pub(crate) fn isr_size(&self, owner: u64) -> usize {
+        let me = self.config.node_id;
+        let state = self.cluster.as_ref().and_then(|c| c.metadata());
         match self.partitions.get(&owner).map(|p| &p.replica) {
-            Some(Replica::Leader(l)) => l.state.isr().len(),
+            Some(Replica::Leader(l)) => l.state.isr().iter().filter(|b| **b == me || state.is_none_or(|s| s.is_live(**b))).count(),
             _ => 1,
         }
     }
@@ -675,7 +754,7 @@ impl Broker {
             LogView { log_end: p.log.log_end_offset(), latest_epoch: p.log.latest_epoch(), high_watermark: p.log.committed_offset() };
         let log = &p.log;
         #[allow(unused_mut)]
-        let mut verdict = f.state.on_epoch_end(answer, view, |e| log.end_offset_for(e).1);
+        let mut verdict = f.state.on_epoch_end(answer, view, |e| Some(log.end_offset_for(e)).filter(|(own, end)| own.0 >= 0 && end.0 >= 0));
         #[cfg(feature = "sim-knobs")]
         if self.config.knobs.truncate_to_local_hw && verdict.is_ok() {
             verdict = Ok((view.high_watermark < view.log_end).then_some(view.high_watermark));

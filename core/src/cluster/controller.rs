@@ -53,6 +53,15 @@ pub fn place_replicas(state: &MetadataState, partitions: i32, replication_factor
     Ok(placed)
 }
 
+/// Why the controller fences a broker.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fenced {
+    /// No heartbeat for the session timeout.
+    Silent,
+    /// Heartbeats under a new incarnation: it restarted within the session timeout.
+    Restarted,
+}
+
 /// The commands that follow fencing `fenced` (whether or not its `FenceBroker` has been
 /// applied yet: it is treated as dead either way), in order:
 ///
@@ -60,13 +69,34 @@ pub fn place_replicas(state: &MetadataState, partitions: i32, replication_factor
 ///   order; if none, and the topic enables unclean leader election, the first live
 ///   replica (the ISR then becomes just that replica); otherwise no leader (the partition
 ///   goes offline and the ISR keeps the fenced broker, Kafka's "last known ISR");
-/// - it leaves every ISR where that is allowed: the ISR keeps at least one member and the
-///   leader stays in it.
+/// - it leaves every ISR where that is allowed: the ISR keeps at least one member and
+///   at least `min.insync.replicas`, and the leader stays in it — unless `why` is
+///   [`Fenced::Restarted`]: a broker seen back under a new incarnation keeps its ISR
+///   places.
+///
+/// Why a restart keeps the ISR: the broker is alive and is unfenced moments later,
+/// its synced records survived the crash, and it missed only what was written while
+/// it was briefly down (a longer silence fences it first, as [`Fenced::Silent`]). A
+/// replica whose log did not survive says so itself and leaves the ISR
+/// ([`leave_isr`]). Shrinking instead can hand the ISR to the one member whose log
+/// was lost: several brokers restarting while the controller could not act are
+/// fenced one after the other, and the last one left may be that member.
+///
+/// Why the `min.insync.replicas` floor (KIP-966's eligible leader replicas, in a
+/// simpler form): every record acknowledged with `acks=all` is durable on at least
+/// `min.insync.replicas` ISR members. Fencing is not evidence that a member lost
+/// anything (a crash keeps what it synced), so dropping it below that floor could
+/// leave only members that do not hold those records — for instance one whose disk
+/// was replaced — as the sole candidates for leader. A fenced member kept this way is
+/// not elected while fenced, is not counted towards `min.insync.replicas` by the
+/// leader ([`MetadataState::is_live`]), and holds the high watermark back until it
+/// returns or the leader drops it for lag: the same as Kafka, where the high
+/// watermark does not advance while the ISR is below `min.insync.replicas`.
 ///
 /// `ChangeIsr` carries the partition epoch the preceding commands in this list lead to,
 /// so the sequence applies cleanly if nothing interleaves, and is rejected (and
 /// recomputed) otherwise.
-pub fn on_broker_fenced(state: &MetadataState, fenced: NodeId) -> Vec<Command> {
+pub fn on_broker_fenced(state: &MetadataState, fenced: NodeId, why: Fenced) -> Vec<Command> {
     let mut out = Vec::new();
     let live = |b: NodeId| b != fenced && state.is_live(b);
     for topic in state.topics() {
@@ -78,12 +108,40 @@ pub fn on_broker_fenced(state: &MetadataState, fenced: NodeId) -> Vec<Command> {
                 out.push(Command::SetLeader { topic: topic.name.clone(), partition, leader });
                 simulate_set_leader(&mut p, leader);
             }
-            if p.isr.contains(&fenced) && p.isr.len() > 1 && p.leader != Some(fenced) {
+            let floor = topic.min_insync_replicas().max(1);
+            if why == Fenced::Silent && p.isr.contains(&fenced) && p.isr.len() > floor && p.leader != Some(fenced) {
                 let isr: Vec<NodeId> = p.isr.iter().copied().filter(|b| *b != fenced).collect();
                 out.push(Command::ChangeIsr { topic: topic.name.clone(), partition, isr, expected_partition_epoch: p.partition_epoch });
             }
         }
     }
+    out
+}
+
+/// The commands that take `replica` out of a partition's ISR because its log lost
+/// records it once held (its partition directory was lost or replaced; see
+/// `broker::replication`): if it leads, a new leader first — another live ISR member
+/// by the usual rule — then the ISR without it. Nothing if it is not in the ISR, is
+/// the only member (nobody better holds the records), or leads with no live member to
+/// take over (it asks again later).
+pub fn leave_isr(state: &MetadataState, topic_name: &str, partition: i32, replica: NodeId) -> Vec<Command> {
+    let Some(topic) = state.topic(topic_name) else { return Vec::new() };
+    let Some(p) = topic.partitions.get(partition as usize) else { return Vec::new() };
+    if !p.isr.contains(&replica) || p.isr.len() < 2 {
+        return Vec::new();
+    }
+    let mut p = p.clone();
+    let mut out = Vec::new();
+    if p.leader == Some(replica) {
+        let others = Partition { isr: p.isr.iter().copied().filter(|b| *b != replica).collect(), ..p.clone() };
+        let Some(leader) = elect(topic, &others, |b| state.is_live(b)).filter(|l| others.isr.contains(l)) else {
+            return Vec::new();
+        };
+        out.push(Command::SetLeader { topic: topic.name.clone(), partition, leader: Some(leader) });
+        simulate_set_leader(&mut p, Some(leader));
+    }
+    let isr: Vec<NodeId> = p.isr.iter().copied().filter(|b| *b != replica).collect();
+    out.push(Command::ChangeIsr { topic: topic.name.clone(), partition, isr, expected_partition_epoch: p.partition_epoch });
     out
 }
 

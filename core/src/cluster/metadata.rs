@@ -39,6 +39,8 @@ pub const PRODUCER_ID_BLOCK_MAX: i64 = 1_000_000;
 
 /// The topic config that allows electing a leader from outside the ISR.
 pub const UNCLEAN_LEADER_ELECTION_ENABLE: &str = "unclean.leader.election.enable";
+/// The topic config naming how many in-sync replicas `acks=all` needs.
+pub const MIN_INSYNC_REPLICAS: &str = "min.insync.replicas";
 
 /// First byte of a snapshot: the snapshot format version.
 const SNAPSHOT_VERSION: u8 = 1;
@@ -224,6 +226,11 @@ impl Topic {
     /// Whether `unclean.leader.election.enable` is `true` (Kafka's default is false).
     pub fn unclean_leader_election(&self) -> bool {
         self.configs.get(UNCLEAN_LEADER_ELECTION_ENABLE).is_some_and(|v| v == "true")
+    }
+
+    /// `min.insync.replicas` (Kafka's default 1; never below 1).
+    pub fn min_insync_replicas(&self) -> usize {
+        self.configs.get(MIN_INSYNC_REPLICAS).and_then(|v| v.parse::<usize>().ok()).unwrap_or(1).max(1)
     }
 }
 

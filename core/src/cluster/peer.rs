@@ -101,6 +101,14 @@ pub enum ControllerRequest {
         partition: i32,
         leader_epoch: LeaderEpoch,
     },
+    /// A replica whose log lost records it once held (its partition directory came
+    /// back empty or marked incomplete) asks to leave the partition's ISR, handing
+    /// leadership to another live ISR member first if it leads. It rejoins the usual
+    /// way, once it has caught up with the leader.
+    LeaveIsr {
+        topic: String,
+        partition: i32,
+    },
     /// A partition leader asks to change the ISR (Kafka's AlterPartition), valid only
     /// while the partition epoch is still `expected_partition_epoch`.
     ChangeIsr {

@@ -309,7 +309,7 @@ fn fencing_a_leader_elects_from_the_isr_only() {
     s.apply(&change_isr("b", 0, &[0], 0)).unwrap();
     s.apply(&change_isr("c", 0, &[0], 0)).unwrap();
 
-    let cmds = controller::on_broker_fenced(&s, n(0));
+    let cmds = controller::on_broker_fenced(&s, n(0), controller::Fenced::Silent);
     s.apply(&Command::FenceBroker { id: n(0) }).unwrap();
     for c in &cmds {
         s.apply(c).unwrap_or_else(|e| panic!("{c:?} rejected: {e}"));
@@ -326,7 +326,7 @@ fn fencing_a_leader_elects_from_the_isr_only() {
     // c-0: ISR {0} only, unclean allowed -> 2 leads, ISR {2}.
     assert_eq!(s.leader("c", 0).unwrap(), (Some(n(2)), LeaderEpoch(1)));
     assert_eq!(s.isr("c", 0).unwrap(), &[n(2)]);
-    assert!(controller::on_broker_fenced(&s, n(0)).is_empty(), "nothing left to do");
+    assert!(controller::on_broker_fenced(&s, n(0), controller::Fenced::Silent).is_empty(), "nothing left to do");
 
     // b-0 comes back when 0 is unfenced.
     assert!(controller::elect_offline_leaders(&s).is_empty());
@@ -335,6 +335,69 @@ fn fencing_a_leader_elects_from_the_isr_only() {
     assert_eq!(cmds, vec![set_leader("b", 0, Some(0))]);
     s.apply(&cmds[0]).unwrap();
     assert_eq!(s.leader("b", 0).unwrap(), (Some(n(0)), LeaderEpoch(2)));
+}
+
+/// Applies `cmds` in order, panicking on a rejection.
+fn apply_all(s: &mut MetadataState, cmds: &[Command]) {
+    for c in cmds {
+        s.apply(c).unwrap_or_else(|e| panic!("{c:?} rejected: {e}"));
+    }
+}
+
+#[test]
+fn fencing_keeps_min_insync_replicas_and_a_restart_keeps_the_isr() {
+    // Proves the two limits on the fence-driven ISR shrink: a silent broker leaves the
+    // ISR only while at least min.insync.replicas remain (it stays eligible, not
+    // elected while fenced), and a restarted broker keeps its place.
+    let mut s = live_cluster(3);
+    s.apply(&create("m", 1, vec![vec![0, 1, 2]], &[(MIN_INSYNC_REPLICAS, "2")])).unwrap();
+    s.apply(&create("r", 2, vec![vec![0, 1, 2]], &[])).unwrap();
+
+    let cmds = controller::on_broker_fenced(&s, n(2), controller::Fenced::Silent);
+    s.apply(&Command::FenceBroker { id: n(2) }).unwrap();
+    apply_all(&mut s, &cmds);
+    assert_eq!(s.isr("m", 0).unwrap(), &[n(0), n(1)], "3 > min.insync.replicas 2: 2 leaves");
+    assert_eq!(s.isr("r", 0).unwrap(), &[n(0), n(1)]);
+
+    let cmds = controller::on_broker_fenced(&s, n(0), controller::Fenced::Silent);
+    s.apply(&Command::FenceBroker { id: n(0) }).unwrap();
+    apply_all(&mut s, &cmds);
+    assert_eq!(s.leader("m", 0).unwrap().0, Some(n(1)), "the live member leads");
+    assert_eq!(s.isr("m", 0).unwrap(), &[n(0), n(1)], "at min.insync.replicas the fenced leader stays in the ISR");
+    assert_eq!(s.isr("r", 0).unwrap(), &[n(1)], "min.insync.replicas 1: down to the leader");
+
+    // 1 restarts: it is fenced, hands over leadership, and keeps its ISR places.
+    s.apply(&Command::UnfenceBroker { id: n(0) }).unwrap();
+    s.apply(&Command::UnfenceBroker { id: n(2) }).unwrap();
+    let cmds = controller::on_broker_fenced(&s, n(1), controller::Fenced::Restarted);
+    s.apply(&Command::FenceBroker { id: n(1) }).unwrap();
+    apply_all(&mut s, &cmds);
+    assert_eq!(s.leader("m", 0).unwrap().0, Some(n(0)), "the fenced member elected once live again");
+    assert_eq!(s.isr("m", 0).unwrap(), &[n(0), n(1)]);
+    assert_eq!(s.leader("r", 0).unwrap().0, None, "no other ISR member: offline until 1 is back");
+    assert_eq!(s.isr("r", 0).unwrap(), &[n(1)]);
+}
+
+#[test]
+fn a_replica_that_lost_its_log_leaves_the_isr() {
+    // Proves leave_isr: a member leaves; a leader hands over to a live ISR member first;
+    // nothing while it is the only member or no live member can take over.
+    let mut s = live_cluster(3);
+    s.apply(&create("a", 1, vec![vec![0, 1, 2]], &[])).unwrap();
+    let cmds = controller::leave_isr(&s, "a", 0, n(2));
+    apply_all(&mut s, &cmds);
+    assert_eq!(s.isr("a", 0).unwrap(), &[n(0), n(1)]);
+    assert!(controller::leave_isr(&s, "a", 0, n(2)).is_empty(), "not a member any more");
+
+    s.apply(&Command::FenceBroker { id: n(1) }).unwrap();
+    assert!(controller::leave_isr(&s, "a", 0, n(0)).is_empty(), "the leader waits for a live member to take over");
+    s.apply(&Command::UnfenceBroker { id: n(1) }).unwrap();
+    let cmds = controller::leave_isr(&s, "a", 0, n(0));
+    apply_all(&mut s, &cmds);
+    assert_eq!(s.leader("a", 0).unwrap(), (Some(n(1)), LeaderEpoch(1)));
+    assert_eq!(s.isr("a", 0).unwrap(), &[n(1)]);
+    assert!(controller::leave_isr(&s, "a", 0, n(1)).is_empty(), "the only member stays");
+    assert!(controller::leave_isr(&s, "nope", 0, n(1)).is_empty());
 }
 
 // ---------------------------------------------------------------------------------------

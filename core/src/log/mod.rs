@@ -399,7 +399,14 @@ pub struct PartitionLog {
     committed: Offset,
     /// A `truncate_to` in progress (appends and reads wait for its end).
     truncation: Option<truncate::Truncation>,
+    /// Recovery found no segment at all, or the [`INCOMPLETE_MARKER`] file.
+    opened_incomplete: bool,
 }
+
+/// A file a replica leaves in its log directory while the log lacks records that the
+/// replica once held (see `broker::replication`). Recovery ignores it apart from
+/// reporting it through [`PartitionLog::opened_incomplete`].
+pub const INCOMPLETE_MARKER: &str = "replica-incomplete";
 
 impl PartitionLog {
     fn blank(dir: &str, config: LogConfig, now: Millis) -> PartitionLog {
@@ -429,6 +436,7 @@ impl PartitionLog {
             epochs_write_in_flight: false,
             committed: Offset(0),
             truncation: None,
+            opened_incomplete: false,
         }
     }
 
@@ -456,6 +464,19 @@ impl PartitionLog {
 
     pub fn state(&self) -> &LogState {
         &self.state
+    }
+
+    /// Whether [`open`](Self::open) found the directory without a single segment (it
+    /// was lost or replaced: a log that ever existed keeps its active segment) or with
+    /// the [`INCOMPLETE_MARKER`]. Always false for a log made by
+    /// [`create`](Self::create). Meaningful once the log is ready.
+    pub fn opened_incomplete(&self) -> bool {
+        self.opened_incomplete
+    }
+
+    /// The path of this log's [`INCOMPLETE_MARKER`] file.
+    pub fn incomplete_marker_path(&self) -> String {
+        self.path(INCOMPLETE_MARKER)
     }
 
     /// Feed a completion of a request this log submitted.

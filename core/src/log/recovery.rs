@@ -293,6 +293,7 @@ impl PartitionLog {
             let path = self.path(&name);
             self.submit_rec(DiskOp::Remove { path }, RecPending::Cleanup, io);
         }
+        self.opened_incomplete = logs.is_empty() || entries.iter().any(|e| !e.is_dir && e.name == super::INCOMPLETE_MARKER);
         if logs.is_empty() {
             // Nothing on disk: start empty at the checkpointed start offset.
             let base = self.rec().checkpoint.flatten().unwrap_or(Offset(0));

@@ -12,9 +12,12 @@
 //! above the asked one, and where that epoch ends in its log.
 //! - Same epoch: everything up to that end offset is common; truncate to it (or to the
 //!   local log end, if shorter).
-//! - A smaller epoch: the follower's later epochs never reached the leader. Truncate to
-//!   the smaller of the leader's end offset for that epoch and the follower's own end
-//!   offset for it.
+//! - A smaller epoch E: the follower's later epochs never reached the leader. If the
+//!   follower has E too, truncate to the smaller of the two end offsets for it. If it
+//!   does not (its largest epoch at or below E is an older one, E'), its records from
+//!   where E' ends on are of epochs the leader never had: truncate there and ask again
+//!   for E' (Kafka's intermediate truncation). Taking E's end offset instead would keep
+//!   records of E' at offsets where the leader holds records of E.
 //! - No epoch (the leader's log starts after it): truncate to the leader's answer, the
 //!   start of what it holds (KIP-101 fallback; the follower then fetches from there).
 //!
@@ -106,18 +109,29 @@ impl FollowerState {
     }
 
     /// The leader answered the epoch query with (`epoch`, `end_offset`) (Kafka's
-    /// UNDEFINED is `None`). `own_end_for(e)` is the local end offset of epoch `e` (from
-    /// the local epoch cache). Returns where to truncate (`None`: nothing to cut).
+    /// UNDEFINED is `None`). `own_end_for(e)` is the local epoch cache's answer for `e`:
+    /// the largest local epoch at or below `e` and where it ends (`None` if there is
+    /// none). Returns where to truncate (`None`: nothing to cut); after an intermediate
+    /// truncation the check goes on ([`FollowerState::is_fetching`] stays false).
     pub fn on_epoch_end(
         &mut self,
         answer: Option<(LeaderEpoch, Offset)>,
         log: LogView,
-        own_end_for: impl Fn(LeaderEpoch) -> Offset,
+        own_end_for: impl Fn(LeaderEpoch) -> Option<(LeaderEpoch, Offset)>,
     ) -> Result<Option<Offset>, Divergence> {
         let Phase::AwaitingEpochEnd { asked } = self.phase else { return Ok(None) };
+        let mut done = true;
         let truncate_to = match answer {
             Some((epoch, end)) if epoch == asked => end.min(log.log_end),
-            Some((epoch, end)) => end.min(own_end_for(epoch)).min(log.log_end),
+            Some((epoch, end)) => match own_end_for(epoch) {
+                Some((own, own_end)) if own == epoch => end.min(own_end).min(log.log_end),
+                // Only older epochs here: cut where the newest of them ends, ask again.
+                Some((_, own_end)) => {
+                    done = false;
+                    own_end.min(log.log_end)
+                }
+                None => end.min(log.log_end),
+            },
             // The leader knows no epoch at or below ours: keep nothing it cannot vouch
             // for beyond what is committed.
             None => log.high_watermark,
@@ -127,7 +141,7 @@ impl FollowerState {
             self.phase = Phase::CheckEpoch;
             return Err(Divergence::BelowHighWatermark { truncate_to, high_watermark: log.high_watermark });
         }
-        self.phase = Phase::Fetching;
+        self.phase = if done { Phase::Fetching } else { Phase::CheckEpoch };
         Ok((truncate_to < log.log_end).then_some(truncate_to))
     }
 
@@ -189,12 +203,29 @@ mod tests {
     fn an_unknown_epoch_truncates_to_the_common_older_epoch() {
         let mut f = FollowerState::new(NodeId(1), LeaderEpoch(6));
         f.next_request(view(80, Some(5), 40));
-        let own = |e: LeaderEpoch| if e == LeaderEpoch(3) { Offset(70) } else { Offset(80) };
+        let own = |e: LeaderEpoch| Some((e, if e == LeaderEpoch(3) { Offset(70) } else { Offset(80) }));
         assert_eq!(f.on_epoch_end(Some((LeaderEpoch(3), Offset(60))), view(80, Some(5), 40), own), Ok(Some(Offset(60))));
+        assert!(f.is_fetching());
         let mut f = FollowerState::new(NodeId(1), LeaderEpoch(6));
         f.next_request(view(80, Some(5), 40));
-        let own = |_: LeaderEpoch| Offset(55);
+        let own = |e: LeaderEpoch| Some((e, Offset(55)));
         assert_eq!(f.on_epoch_end(Some((LeaderEpoch(3), Offset(60))), view(80, Some(5), 40), own), Ok(Some(Offset(55))));
+    }
+
+    /// The leader answers an epoch the follower never had (leader epochs 0, 1 against
+    /// the follower's 0, 2): the follower's epoch-0 records past where its epoch 0
+    /// ends may sit at offsets where the leader holds epoch-1 records. It cuts to its
+    /// own end of epoch 0, asks again for epoch 0, and only then fetches.
+    #[test]
+    fn an_epoch_the_follower_never_had_truncates_in_steps() {
+        let mut f = FollowerState::new(NodeId(1), LeaderEpoch(3));
+        assert!(matches!(f.next_request(view(500, Some(2), 300)), Some(FollowerRequest::EpochEnd { epoch: LeaderEpoch(2), .. })));
+        let own = |_: LeaderEpoch| Some((LeaderEpoch(0), Offset(490)));
+        assert_eq!(f.on_epoch_end(Some((LeaderEpoch(1), Offset(410))), view(500, Some(2), 300), own), Ok(Some(Offset(490))));
+        assert!(!f.is_fetching(), "the check goes on");
+        assert!(matches!(f.next_request(view(490, Some(0), 300)), Some(FollowerRequest::EpochEnd { epoch: LeaderEpoch(0), .. })));
+        assert_eq!(f.on_epoch_end(Some((LeaderEpoch(0), Offset(373))), view(490, Some(0), 300), |_| unreachable!()), Ok(Some(Offset(373))));
+        assert!(f.is_fetching());
     }
 
     /// A divergence point below the high watermark is refused, never carried out, and

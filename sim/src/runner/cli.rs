@@ -112,6 +112,9 @@ pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("sim/ has a parent").to_path_buf()
 }
 
+/// The scenario name a seed file gives for a swarm seed.
+const SWARM_SCENARIO: &str = "swarm";
+
 fn repro(seed: u64, scenario: &str, plant_bug: Option<&str>) -> String {
     let bug = plant_bug.map(|b| format!(" --plant-bug {b}")).unwrap_or_default();
     if scenario.starts_with("swarm-") {
@@ -409,13 +412,21 @@ pub fn main(raw: Vec<String>) -> i32 {
     }
 }
 
+/// Replays one seed file. `scenario = "swarm"` names a swarm seed: its scenario and
+/// BUGGIFY seed are drawn from the seed, as `sim --swarm --seed N` does.
 fn replay(f: &SeedFile, all: &[Scenario], passed: &mut u64, failed: &mut u64) {
-    let Some(s) = all.iter().find(|s| s.name == f.scenario) else {
+    let name = if f.scenario == SWARM_SCENARIO { crate::swarm::SWARM_BASE } else { f.scenario.as_str() };
+    let Some(s) = all.iter().find(|s| s.name == name) else {
         println!("FAILED seed file {}: no scenario {:?}", f.file, f.scenario);
         *failed += 1;
         return;
     };
-    let r = run_seed(f.seed, s, &Knobs::default());
+    let r = if f.scenario == SWARM_SCENARIO {
+        let (s, buggify_seed) = crate::swarm::draw(f.seed, s);
+        run_seed(f.seed, &s, &Knobs { buggify_seed, ..Knobs::default() })
+    } else {
+        run_seed(f.seed, s, &Knobs::default())
+    };
     if r.violations.is_empty() {
         *passed += 1;
     } else {

@@ -339,7 +339,7 @@ pub async fn simulate(seed: u64, scenario: Scenario, knobs: Knobs) -> SeedReport
         last = cluster_liveness::check(&events, &running);
         if cluster.data_partitions > 0 {
             let up: Vec<bool> = running.iter().map(Option::is_some).collect();
-            last_data = replication_liveness::settled(&partition_states(&events), data::TOPIC, cluster.data_partitions, &up);
+            last_data = replication_liveness::settled(&events, data::TOPIC, cluster.data_partitions, &up);
         }
         if last.is_empty() && last_data.is_empty() {
             settled_after_ms = Some(healed.elapsed().as_millis() as u64);

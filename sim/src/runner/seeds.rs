@@ -6,6 +6,9 @@
 //! commit = "abc1234"
 //! bug = "one line on what was wrong"
 //! ```
+//!
+//! `scenario = "swarm"` names a swarm seed (`sim --swarm --seed N`): the run's
+//! scenario and BUGGIFY seed are drawn from the seed.
 
 use serde::Deserialize;
 
