@@ -105,6 +105,8 @@ pub struct LeaderLink {
     pub state: LeaderState,
     /// When the ISR change in flight was sent to the controller.
     isr_proposed_at: Option<Millis>,
+    /// The log end the last [`ClusterEvent::HighWatermark`] carried.
+    reported_end: Offset,
 }
 
 #[derive(Debug)]
@@ -247,7 +249,7 @@ impl Broker {
                             mp.partition_epoch,
                             now,
                         );
-                        p.replica = Replica::Leader(LeaderLink { state, isr_proposed_at: None });
+                        p.replica = Replica::Leader(LeaderLink { state, isr_proposed_at: None, reported_end: Offset(-1) });
                         changed.push(*owner);
                     }
                 }
@@ -371,14 +373,18 @@ impl Broker {
     // ---- the leader ----
 
     /// Recomputes a leader's high watermark from its durable offset and its followers';
-    /// `report` also reports it unmoved (a new leader).
+    /// `report` also reports it unmoved (a new leader). A report goes out too when only
+    /// the log end moved, so the latest one always tells whether the high watermark
+    /// has caught up with the log (the simulator waits for that before it judges).
     pub(crate) fn update_leader_hw(&mut self, owner: u64, report: bool) {
         let Some(p) = self.partitions.get_mut(&owner) else { return };
         let Replica::Leader(l) = &mut p.replica else { return };
         let moved = l.state.update_high_watermark(p.log.durable_offset());
-        if !moved && !report {
+        let end = p.log.log_end_offset();
+        if !moved && !report && end == l.reported_end {
             return;
         }
+        l.reported_end = end;
         let hw = l.state.high_watermark();
         p.log.advance_committed(hw);
         if moved {
@@ -390,7 +396,7 @@ impl Broker {
             partition: p.index,
             leader_epoch: l.state.epoch(),
             high_watermark: hw,
-            log_end: p.log.log_end_offset(),
+            log_end: end,
         };
         self.emit(Output::Event(event));
     }

@@ -30,8 +30,9 @@ pub enum ClusterEvent {
     },
     /// A broker's registration as of the entry at `index` (`None`: removed).
     Broker { index: u64, id: NodeId, incarnation: Option<u64>, fenced: bool },
-    /// The high watermark of a partition this node leads at `leader_epoch` moved (or
-    /// was set on becoming leader). `log_end` is the leader's log end offset then.
+    /// The high watermark of a partition this node leads at `leader_epoch` moved, was
+    /// set on becoming leader, or stayed while the leader's log end moved. `log_end` is
+    /// the leader's log end offset then.
     HighWatermark { topic: String, partition: i32, leader_epoch: LeaderEpoch, high_watermark: Offset, log_end: Offset },
     /// A follower of a partition (led at `leader_epoch`) cut its log at `to` after the
     /// divergence check; `high_watermark` is the committed offset it knew then, which
