@@ -20,6 +20,7 @@ Every wait is bounded in time and count.
 from __future__ import annotations
 
 import functools
+import shutil
 import subprocess
 import threading
 import time
@@ -491,3 +492,40 @@ def test_writes_with_an_idle_follower_dead(replicated):
         for n in live:
             if n.alive():
                 n.kill9()
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(150)
+def test_wiped_follower_rejoins_without_loss(replicated):
+    """Proves a follower whose partition directory is deleted while it is down (a disk
+    replaced, a directory wiped) comes back safely: it logs that its log lost the records it
+    held (it does not lead and leaves the ISR until caught up), copies the leader's log and
+    rejoins the ISR; after that the leader is SIGKILLed, and every record acknowledged with
+    acks=all before the wipe is read back, in order, from the new leader."""
+    nodes = replicated
+    by_id = {n.node_id: n for n in nodes}
+    controller = wait_formed(nodes)
+    topic = unique_topic("repl-wipe")
+    p = create_rf3(nodes, topic, min_insync=2)
+    leader = by_id[p.leader]
+    acked = [f"wiped-{i}".encode() for i in range(30)]
+    for v in acked:
+        assert raw_produce(leader, topic, v, acks=-1) == 0, f"acks=all of {v!r} refused"
+
+    followers = [n for n in nodes if n is not leader]
+    victim = next((n for n in followers if n.node_id != controller), followers[0])
+    victim.kill9()
+    partition_dir = victim.data_dir / f"{topic}-0"
+    assert partition_dir.is_dir(), f"no partition directory at {partition_dir}"
+    shutil.rmtree(partition_dir)
+    victim.start()
+    wait_until(lambda: "came back without the records it held" in victim.log_text(), FAILOVER_TIMEOUT_S,
+               f"node {victim.node_id} noticing its wiped log", 0.25)
+    wait_full_isr_stable(nodes, topic)
+
+    leader.kill9()
+    live = [n for n in nodes if n is not leader]
+    live_ids = [n.node_id for n in live]
+    wait_partition(live, topic, lambda q: q.leader in live_ids, f"a new leader among {live_ids}")
+    values = [m.value() for m in consume_partition(bootstrap_of(live), topic, 0, timeout_s=30)]
+    assert values == acked, f"read back {len(values)} records: {values[:5]}..."
