@@ -471,7 +471,7 @@ mod tests {
         let all = scenarios();
         let s = all.iter().find(|s| s.name == "replication-leader-churn").unwrap();
         let knobs = Knobs { ack_before_sync: true, ..Default::default() };
-        let limits = Limits { max_runs: 6, max_wall: Duration::from_secs(60) };
+        let limits = Limits { max_runs: 10, max_wall: Duration::from_secs(60) };
         let out = shrink(0, s, &knobs, true, &limits, &mut |_| {}).unwrap();
         assert!(!out.report.violations.is_empty());
         assert!(out.report.violations.iter().any(|v| out.original_checkers.contains(v.checker)));

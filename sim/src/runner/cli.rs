@@ -633,4 +633,25 @@ mod tests {
         assert!(parse(vec!["--bogus".into()]).is_err());
         assert!(knobs(Some("nope")).is_err());
     }
+
+    /// --shrink takes exactly one run; its own flags need it.
+    #[test]
+    fn shrink_flags() {
+        let v = |s: &str| s.split_whitespace().map(String::from).collect::<Vec<_>>();
+        let a = parse(v("--swarm --seed 9 --shrink --bug x --out /tmp/s --same-checker --shrink-runs 5 --shrink-secs 7")).unwrap();
+        assert!(a.shrink && a.same_checker);
+        assert_eq!((a.bug.as_deref(), a.shrink_runs, a.shrink_secs), (Some("x"), Some(5), Some(7)));
+        assert!(parse(v("--scenario s --seed 9 --shrink")).is_ok());
+        assert!(parse(v("--seed 9 --shrink")).is_err(), "neither swarm nor scenario");
+        assert!(parse(v("--swarm --seeds 1..5 --shrink")).is_err(), "one seed only");
+        assert!(parse(v("--swarm --seed 9 --bug x")).is_err(), "--bug without --shrink");
+    }
+
+    /// The commit seed is the hash's first 8 hex digits.
+    #[test]
+    fn commit_seeds() {
+        assert_eq!(commit_seed("ee4f77eb84db0000"), Some(0xee4f_77eb));
+        assert_eq!(commit_seed("abc"), None);
+        assert_eq!(commit_seed("zzzzzzzz"), None);
+    }
 }
