@@ -37,6 +37,7 @@ pub mod ledger;
 pub mod node;
 pub mod runner;
 pub mod scenario;
+pub mod shrink;
 pub mod swarm;
 pub mod trace;
 pub mod workload;

@@ -1,4 +1,4 @@
-//! `cargo run -p sim -- [--seed N | --seeds A..B] [--scenario NAME] [--plant-bug BUG]`:
+//! `cargo run -p sim -- [--seed N | --seeds A..B] [--scenario NAME | --swarm] [--plant-bug BUG] [--shrink ...]`:
 //! the same seed runner as `cargo test -p sim --test sim -- ...` (see `tests/sim.rs`).
 
 #[cfg(madsim)]

@@ -241,6 +241,11 @@ pub struct ClusterSpec {
     pub isr_shrink_crash: u32,
     #[serde(default)]
     pub crash_all: u32,
+    /// An explicit fault schedule the run takes instead of drawing `events`
+    /// faults from the seed (a shrunk seed file's `schedule`; `crate::shrink`).
+    /// Never read from a scenario file.
+    #[serde(skip)]
+    pub schedule: Option<crate::cluster::faults::ClusterSchedule>,
 }
 
 fn two() -> u64 {

@@ -1,11 +1,14 @@
 //! The seed runner: `cargo test -p sim` runs the default sweep (every scenario
-//! over its seeds), replays every file in `seeds/`, checks determinism (one seed
-//! run twice must give the same trace hash) and proves the checkers can fail (a
-//! planted bug must be caught within a bounded number of seeds).
+//! over its seeds), replays every file in `seeds/`, runs one swarm seed derived
+//! from the current commit, checks determinism (one seed run twice must give the
+//! same trace hash) and proves the checkers can fail (a planted bug must be
+//! caught within a bounded number of seeds).
 //!
 //! `cargo test -p sim --test sim -- --seed 42 [--scenario NAME] [--plant-bug ack-before-sync|stale-offset-fetch]`
 //! replays one seed and prints its schedule, trace hash and verdict.
 //! `--seeds A..B` and `--scenario NAME` narrow the sweep.
+//! `--swarm --seed N --shrink` (or `--scenario NAME --seed N --shrink`) shrinks a
+//! failing cluster run and writes it to `seeds/` (`sim::shrink`).
 //!
 //! It ends with `N passed, N failed` and exits non-zero on any failure.
 //! (`harness = false`: libtest would reject `--seed`.)

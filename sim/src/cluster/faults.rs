@@ -9,9 +9,14 @@ use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
+use serde::{Deserialize, Serialize};
+
 use crate::scenario::ClusterSpec;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Serialized (seed files' `schedule`) with its variant name as `kind`:
+/// `{ kind = "Crash", node = 1, restart_after_ms = 800 }`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", deny_unknown_fields)]
 pub enum ClusterFault {
     /// Power loss of a node (unsynced writes lost, the Raft log's tail too); it
     /// restarts after the given time.
@@ -56,7 +61,8 @@ pub enum ClusterFault {
 }
 
 /// One step of [`ClusterFault::LeaderChurn`].
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ChurnStep {
     pub gap_ms: u64,
     pub crash: bool,
@@ -67,6 +73,55 @@ pub struct ChurnStep {
 pub struct ClusterSchedule {
     /// (simulated ms from the start, fault), sorted by time.
     pub events: Vec<(u64, ClusterFault)>,
+}
+
+/// One event of a schedule as a seed file writes it:
+/// `{ at_ms = 3730, fault = { kind = "Crash", node = 1, restart_after_ms = 800 } }`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduledFault {
+    pub at_ms: u64,
+    pub fault: ClusterFault,
+}
+
+impl ClusterSchedule {
+    /// The events as seed files write them.
+    pub fn to_entries(&self) -> Vec<ScheduledFault> {
+        self.events.iter().map(|(at_ms, fault)| ScheduledFault { at_ms: *at_ms, fault: fault.clone() }).collect()
+    }
+
+    /// A schedule from seed-file entries, sorted by time (stable: equal times keep their order).
+    pub fn from_entries(entries: &[ScheduledFault]) -> ClusterSchedule {
+        let mut events: Vec<(u64, ClusterFault)> = entries.iter().map(|e| (e.at_ms, e.fault.clone())).collect();
+        events.sort_by_key(|(at, _)| *at);
+        ClusterSchedule { events }
+    }
+
+    /// Whether every node the events name is below `nodes` and every cut has two sides.
+    pub fn fits(&self, nodes: usize) -> Result<(), String> {
+        for (at, f) in &self.events {
+            let bad = |what: &str| Err(format!("t={at}ms {f:?}: {what} (cluster of {nodes} nodes)"));
+            match f {
+                ClusterFault::Crash { node, .. } if *node >= nodes => return bad("no such node"),
+                ClusterFault::CrashLeader { fallback, .. }
+                | ClusterFault::IsolateLeader { fallback, .. }
+                | ClusterFault::CrashPartitionLeader { fallback, .. }
+                | ClusterFault::IsolatePartitionLeader { fallback, .. }
+                | ClusterFault::OneWayPartitionLeader { fallback, .. }
+                | ClusterFault::LeaderChurn { fallback, .. }
+                | ClusterFault::IsrShrinkCrash { fallback, .. }
+                    if *fallback >= nodes =>
+                {
+                    return bad("no such fallback node")
+                }
+                ClusterFault::Partition { groups, .. } if groups.iter().flatten().any(|n| *n >= nodes) => return bad("no such node"),
+                ClusterFault::OneWay { from, to, .. } if from.iter().chain(to).any(|n| *n >= nodes) => return bad("no such node"),
+                ClusterFault::OneWay { from, to, .. } if from.is_empty() || to.is_empty() => return bad("a one-way cut needs both sides"),
+                _ => {}
+            }
+        }
+        Ok(())
+    }
 }
 
 /// The kinds in a fixed order (the order of draws; changing it changes every

@@ -40,6 +40,16 @@ struct Args {
     plant_bug: Option<String>,
     /// Swarm mode (`crate::swarm`): each seed draws its own run.
     swarm: bool,
+    /// Shrink the failing run of `--seed` (`crate::shrink`) and write a seed file.
+    shrink: bool,
+    /// The seed file's `bug` line.
+    bug: Option<String>,
+    /// Where the seed file goes (default `seeds/`; with a planted bug, the temp dir).
+    out: Option<PathBuf>,
+    /// Shrink only while a checker that caught the original run still fails.
+    same_checker: bool,
+    shrink_runs: Option<usize>,
+    shrink_secs: Option<u64>,
 }
 
 fn parse(args: Vec<String>) -> Result<Args, String> {
@@ -66,6 +76,12 @@ fn parse(args: Vec<String>) -> Result<Args, String> {
             "--scenario" => a.scenario = Some(value("--scenario")?),
             "--plant-bug" => a.plant_bug = Some(value("--plant-bug")?),
             "--swarm" => a.swarm = true,
+            "--shrink" => a.shrink = true,
+            "--bug" => a.bug = Some(value("--bug")?),
+            "--out" => a.out = Some(PathBuf::from(value("--out")?)),
+            "--same-checker" => a.same_checker = true,
+            "--shrink-runs" => a.shrink_runs = Some(value("--shrink-runs")?.parse().map_err(|_| "--shrink-runs takes a number")?),
+            "--shrink-secs" => a.shrink_secs = Some(value("--shrink-secs")?.parse().map_err(|_| "--shrink-secs takes a number")?),
             // Flags cargo or libtest habits may pass; meaningless here.
             "--nocapture" | "--quiet" | "-q" | "--show-output" => {}
             "--test-threads" => {
@@ -73,10 +89,17 @@ fn parse(args: Vec<String>) -> Result<Args, String> {
             }
             other => {
                 return Err(format!(
-                    "unknown argument {other:?} (use --seed N, --seeds A..B, --scenario NAME, --swarm, --plant-bug NAME; see PLANTED_BUGS)"
+                    "unknown argument {other:?} (use --seed N, --seeds A..B, --scenario NAME, --swarm, --plant-bug NAME (see PLANTED_BUGS), --shrink [--bug TEXT] [--out DIR] [--same-checker] [--shrink-runs N] [--shrink-secs S])"
                 ))
             }
         }
+    }
+    let shrink_only = a.bug.is_some() || a.out.is_some() || a.same_checker || a.shrink_runs.is_some() || a.shrink_secs.is_some();
+    if a.shrink && (a.seed.is_none() || a.seeds.is_some() || (!a.swarm && a.scenario.is_none())) {
+        return Err("--shrink takes one failing run: --swarm --seed N, or --scenario NAME --seed N".into());
+    }
+    if shrink_only && !a.shrink {
+        return Err("--bug, --out, --same-checker, --shrink-runs and --shrink-secs go with --shrink".into());
     }
     Ok(a)
 }
@@ -112,8 +135,20 @@ pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("sim/ has a parent").to_path_buf()
 }
 
-/// The scenario name a seed file gives for a swarm seed.
-const SWARM_SCENARIO: &str = "swarm";
+/// The swarm seed the default run tries when git cannot name the commit.
+pub const COMMIT_SEED_FALLBACK: u64 = 0;
+
+/// `git <args>` in the repository, trimmed; `None` without git or a repository.
+fn git(args: &[&str]) -> Option<String> {
+    let out = std::process::Command::new("git").arg("-C").arg(repo_root()).args(args).output().ok()?;
+    let text = String::from_utf8(out.stdout).ok()?.trim().to_string();
+    (out.status.success() && !text.is_empty()).then_some(text)
+}
+
+/// The swarm seed of a commit: its hash's first 8 hex digits, as a number.
+pub fn commit_seed(commit: &str) -> Option<u64> {
+    commit.get(..8).and_then(|h| u64::from_str_radix(h, 16).ok())
+}
 
 fn repro(seed: u64, scenario: &str, plant_bug: Option<&str>) -> String {
     let bug = plant_bug.map(|b| format!(" --plant-bug {b}")).unwrap_or_default();
@@ -192,6 +227,10 @@ pub fn main(raw: Vec<String>) -> i32 {
             }
         }
     };
+
+    if args.shrink {
+        return shrink_main(&args, &all, &knobs);
+    }
 
     if args.swarm {
         let Some(base) = pick(crate::swarm::SWARM_BASE) else {
@@ -289,6 +328,7 @@ pub fn main(raw: Vec<String>) -> i32 {
                 }
             }
         }
+        commit_seed_run(&all, &mut passed, &mut failed);
         if let Some(s) = pick(PLANTED_BUG_SCENARIO) {
             let a = run_seed(1, &s, &Knobs::default());
             let b = run_seed(1, &s, &Knobs::default());
@@ -413,26 +453,163 @@ pub fn main(raw: Vec<String>) -> i32 {
 }
 
 /// Replays one seed file. `scenario = "swarm"` names a swarm seed: its scenario and
-/// BUGGIFY seed are drawn from the seed, as `sim --swarm --seed N` does.
+/// BUGGIFY seed are drawn from the seed, as `sim --swarm --seed N` does; a file's
+/// `schedule`, `nodes` and `duration_s` replace the drawn ones (`SeedFile::run`).
 fn replay(f: &SeedFile, all: &[Scenario], passed: &mut u64, failed: &mut u64) {
-    let name = if f.scenario == SWARM_SCENARIO { crate::swarm::SWARM_BASE } else { f.scenario.as_str() };
-    let Some(s) = all.iter().find(|s| s.name == name) else {
-        println!("FAILED seed file {}: no scenario {:?}", f.file, f.scenario);
-        *failed += 1;
-        return;
+    let (s, buggify_seed) = match f.run(all) {
+        Ok(run) => run,
+        Err(e) => {
+            println!("FAILED seed file {}: {e}", f.file);
+            *failed += 1;
+            return;
+        }
     };
-    let r = if f.scenario == SWARM_SCENARIO {
-        let (s, buggify_seed) = crate::swarm::draw(f.seed, s);
-        run_seed(f.seed, &s, &Knobs { buggify_seed, ..Knobs::default() })
-    } else {
-        run_seed(f.seed, s, &Knobs::default())
-    };
+    let r = run_seed(f.seed, &s, &Knobs { buggify_seed, ..Knobs::default() });
     if r.violations.is_empty() {
         *passed += 1;
     } else {
         *failed += 1;
         print_failure(&r, None);
+        if f.schedule.is_some() {
+            println!("  (the schedule above is the seed file's {}, not the seed's own)", f.file);
+        }
     }
+}
+
+/// The default run's swarm seed from the current commit (TigerBeetle's PR lane):
+/// every commit tries one more drawn run, and the same commit always the same one.
+fn commit_seed_run(all: &[Scenario], passed: &mut u64, failed: &mut u64) {
+    let Some(base) = all.iter().find(|s| s.name == crate::swarm::SWARM_BASE) else {
+        println!("FAILED no scenario {} for the commit seed", crate::swarm::SWARM_BASE);
+        *failed += 1;
+        return;
+    };
+    let (seed, from) = match git(&["rev-parse", "HEAD"]).and_then(|c| commit_seed(&c).map(|s| (s, c))) {
+        Some((seed, c)) => (seed, format!("commit {}", &c[..12.min(c.len())])),
+        None => {
+            println!("commit seed: git cannot name the commit (a source tarball?); using the fixed swarm seed {COMMIT_SEED_FALLBACK}");
+            (COMMIT_SEED_FALLBACK, "fallback".to_string())
+        }
+    };
+    let (s, buggify_seed) = crate::swarm::draw(seed, base);
+    let r = run_seed(seed, &s, &Knobs { buggify_seed, ..Knobs::default() });
+    let cmd = repro(seed, &s.name, None);
+    if r.violations.is_empty() {
+        println!("commit seed: swarm seed {seed} ({from}) ok; reproduce: {cmd}");
+        *passed += 1;
+    } else {
+        *failed += 1;
+        print_failure(&r, None);
+        println!("FAILED commit seed: swarm seed {seed} ({from}); shrink it: {cmd} --shrink --bug \"...\"");
+    }
+}
+
+/// `--shrink`: shrink the failing run of `--seed`, print the minimal schedule,
+/// write it as a seed file and check the file replays the same failing run.
+fn shrink_main(args: &Args, all: &[Scenario], knobs: &Knobs) -> i32 {
+    let seed = args.seed.expect("parse requires --seed with --shrink");
+    let (s, buggify_seed, file_scenario) = if args.swarm {
+        let Some(base) = all.iter().find(|s| s.name == crate::swarm::SWARM_BASE) else {
+            eprintln!("sim: the swarm's base scenario {} is missing", crate::swarm::SWARM_BASE);
+            return 2;
+        };
+        let (s, b) = crate::swarm::draw(seed, base);
+        (s, b, seeds::SWARM_SCENARIO.to_string())
+    } else {
+        let name = args.scenario.clone().expect("parse requires --scenario without --swarm");
+        let Some(s) = all.iter().find(|s| s.name == name) else {
+            eprintln!("sim: no scenario named {name:?} in scenarios/");
+            return 2;
+        };
+        (s.clone(), None, name)
+    };
+    let knobs = Knobs { buggify_seed, ..knobs.clone() };
+    let defaults = crate::shrink::Limits::default();
+    let limits = crate::shrink::Limits {
+        max_runs: args.shrink_runs.unwrap_or(defaults.max_runs),
+        max_wall: args.shrink_secs.map_or(defaults.max_wall, std::time::Duration::from_secs),
+    };
+    let started = Instant::now();
+    println!("shrinking seed {seed} of {} (at most {} runs, {} s)", s.name, limits.max_runs, limits.max_wall.as_secs());
+    let out = match crate::shrink::shrink(seed, &s, &knobs, args.same_checker, &limits, &mut |m| println!("  {m}")) {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("sim: {e}");
+            return 1;
+        }
+    };
+    let (o, m) = (&out.original, &out.minimal);
+    println!("original: {}; caught by [{}]", o.describe(), out.original_checkers.iter().copied().collect::<Vec<_>>().join(", "));
+    println!("minimal:  {}; {} violation(s)", m.describe(), out.report.violations.len());
+    for v in out.report.violations.iter().take(5) {
+        println!("  [{}] {}", v.checker, v.message);
+    }
+    println!("  minimal fault schedule:\n{}", m.schedule);
+    println!(
+        "{} run(s) in {:.1} s wall{}",
+        out.runs,
+        started.elapsed().as_secs_f64(),
+        out.cut_short.as_ref().map(|c| format!("; stopped early: {c}")).unwrap_or_default()
+    );
+
+    let f = SeedFile {
+        file: String::new(),
+        seed,
+        scenario: file_scenario.clone(),
+        commit: git(&["rev-parse", "--short", "HEAD"]).unwrap_or_else(|| "unknown".into()),
+        bug: args.bug.clone().unwrap_or_else(|| "TODO: one line on what was wrong (found by shrinking; edit this)".into()),
+        nodes: (m.nodes != o.nodes).then_some(m.nodes),
+        duration_s: (m.duration_s != o.duration_s).then_some(m.duration_s),
+        schedule: Some(m.schedule.to_entries()),
+    };
+    let planted = args.plant_bug.as_deref().filter(|b| !b.is_empty());
+    let dir = match (&args.out, planted) {
+        (Some(d), _) => d.clone(),
+        (None, Some(_)) => std::env::temp_dir().join("chronik-shrunk-seeds"),
+        (None, None) => repo_root().join("seeds"),
+    };
+    let header = match planted {
+        Some(b) => format!("# Shrunk with --plant-bug {b}: it fails only with that bug planted; keep it out of seeds/.\n"),
+        None => String::new(),
+    };
+    let slug = format!("{}-{seed}-shrunk", if args.swarm { "swarm" } else { file_scenario.as_str() });
+    let path = match seeds::write_new(&dir, &f, &slug, &header) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("sim: {e}");
+            return 1;
+        }
+    };
+    // The file, read back, must replay the minimal run exactly.
+    let replayed = seeds::load_dir(&dir)
+        .map_err(|e| e.to_string())
+        .and_then(|fs| fs.into_iter().find(|x| dir.join(&x.file) == path).ok_or_else(|| "the written file is not there".to_string()))
+        .and_then(|x| x.run(all));
+    match replayed {
+        Ok((rs, b)) => {
+            let r = run_seed(seed, &rs, &Knobs { buggify_seed: b, ..knobs.clone() });
+            if r.trace_hash != out.report.trace_hash || r.violations.is_empty() {
+                eprintln!(
+                    "sim: {} does not replay the shrunk run (trace hash {:016x}, expected {:016x})",
+                    path.display(),
+                    r.trace_hash,
+                    out.report.trace_hash
+                );
+                return 1;
+            }
+        }
+        Err(e) => {
+            eprintln!("sim: {}: {e}", path.display());
+            return 1;
+        }
+    }
+    println!("wrote {} (replays the minimal run: trace hash {:016x})", path.display(), out.report.trace_hash);
+    if let Some(b) = planted {
+        println!("  it fails only with --plant-bug {b}; the default run replays seeds/ without planted bugs");
+    } else if args.bug.is_none() {
+        println!("  edit its bug line, then the default run (cargo test -p sim) replays it");
+    }
+    0
 }
 
 /// The first seed at which the planted bug is caught, if any within the bound.
@@ -455,5 +632,26 @@ mod tests {
         assert!(parse(vec!["--seeds".into(), "9..3".into()]).is_err());
         assert!(parse(vec!["--bogus".into()]).is_err());
         assert!(knobs(Some("nope")).is_err());
+    }
+
+    /// --shrink takes exactly one run; its own flags need it.
+    #[test]
+    fn shrink_flags() {
+        let v = |s: &str| s.split_whitespace().map(String::from).collect::<Vec<_>>();
+        let a = parse(v("--swarm --seed 9 --shrink --bug x --out /tmp/s --same-checker --shrink-runs 5 --shrink-secs 7")).unwrap();
+        assert!(a.shrink && a.same_checker);
+        assert_eq!((a.bug.as_deref(), a.shrink_runs, a.shrink_secs), (Some("x"), Some(5), Some(7)));
+        assert!(parse(v("--scenario s --seed 9 --shrink")).is_ok());
+        assert!(parse(v("--seed 9 --shrink")).is_err(), "neither swarm nor scenario");
+        assert!(parse(v("--swarm --seeds 1..5 --shrink")).is_err(), "one seed only");
+        assert!(parse(v("--swarm --seed 9 --bug x")).is_err(), "--bug without --shrink");
+    }
+
+    /// The commit seed is the hash's first 8 hex digits.
+    #[test]
+    fn commit_seeds() {
+        assert_eq!(commit_seed("ee4f77eb84db0000"), Some(0xee4f_77eb));
+        assert_eq!(commit_seed("abc"), None);
+        assert_eq!(commit_seed("zzzzzzzz"), None);
     }
 }

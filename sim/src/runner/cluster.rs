@@ -204,7 +204,8 @@ pub async fn simulate(seed: u64, scenario: Scenario, knobs: Knobs) -> SeedReport
     let trace = Trace::new();
     let n = spec.nodes;
     let duration_ms = scenario.duration_s * 1000;
-    let schedule = ClusterSchedule::generate(seed, &spec, duration_ms);
+    // An explicit schedule (a shrunk seed file's) replaces the one drawn from the seed.
+    let schedule = spec.schedule.clone().unwrap_or_else(|| ClusterSchedule::generate(seed, &spec, duration_ms));
     trace.record(format!("seed {seed} scenario {} cluster of {n} nodes, workload {:?}", scenario.name, spec.workload));
     let t0 = madsim::time::Instant::now();
 

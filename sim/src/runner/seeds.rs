@@ -9,10 +9,33 @@
 //!
 //! `scenario = "swarm"` names a swarm seed (`sim --swarm --seed N`): the run's
 //! scenario and BUGGIFY seed are drawn from the seed.
+//!
+//! A shrunk cluster seed (`sim ... --shrink`, `crate::shrink`) also records the
+//! reduced run: `schedule` (the explicit fault schedule, replayed instead of the
+//! one the seed draws), and, when the shrinker reduced them, `nodes` and
+//! `duration_s`. The seed still drives everything else (workload, network).
+//!
+//! ```toml
+//! seed = 97
+//! scenario = "swarm"
+//! commit = "abc1234"
+//! bug = "one line on what was wrong"
+//! nodes = 3
+//! duration_s = 6
+//! schedule = [
+//!     { at_ms = 3730, fault = { kind = "Crash", node = 1, restart_after_ms = 800 } },
+//! ]
+//! ```
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Deserialize)]
+use crate::cluster::faults::{ClusterSchedule, ScheduledFault};
+use crate::scenario::Scenario;
+
+/// The scenario name a seed file gives for a swarm seed.
+pub const SWARM_SCENARIO: &str = "swarm";
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SeedFile {
     #[serde(skip)]
@@ -21,6 +44,80 @@ pub struct SeedFile {
     pub scenario: String,
     pub commit: String,
     pub bug: String,
+    /// Cluster size instead of the scenario's (or the swarm draw's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nodes: Option<usize>,
+    /// Safety-phase length instead of the scenario's (or the swarm draw's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration_s: Option<u64>,
+    /// The fault schedule instead of the one drawn from the seed (cluster scenarios only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<Vec<ScheduledFault>>,
+}
+
+impl SeedFile {
+    /// The run this file names: the scenario (drawn for a swarm seed) with the
+    /// file's overrides, and the BUGGIFY seed (swarm seeds only).
+    pub fn run(&self, all: &[Scenario]) -> Result<(Scenario, Option<u64>), String> {
+        let swarm = self.scenario == SWARM_SCENARIO;
+        let name = if swarm { crate::swarm::SWARM_BASE } else { self.scenario.as_str() };
+        let s = all.iter().find(|s| s.name == name).ok_or_else(|| format!("no scenario {:?}", self.scenario))?;
+        let (mut s, buggify) = if swarm { crate::swarm::draw(self.seed, s) } else { (s.clone(), None) };
+        if let Some(d) = self.duration_s {
+            if d == 0 {
+                return Err("duration_s must be at least 1".into());
+            }
+            s.duration_s = d;
+        }
+        if self.nodes.is_some() || self.schedule.is_some() {
+            let c = s.cluster.as_mut().ok_or_else(|| format!("nodes and schedule need a cluster scenario; {} is not one", s.name))?;
+            if let Some(n) = self.nodes {
+                if n == 0 || n < c.data.replication_factor.max(1) as usize {
+                    return Err(format!("nodes = {n} is below the replication factor {}", c.data.replication_factor));
+                }
+                c.nodes = n;
+            }
+            if let Some(entries) = &self.schedule {
+                let sched = ClusterSchedule::from_entries(entries);
+                sched.fits(c.nodes)?;
+                if let Some((at, _)) = sched.events.iter().find(|(at, _)| *at >= s.duration_s * 1000) {
+                    return Err(format!("schedule event at {at} ms is past the run's {} s", s.duration_s));
+                }
+                c.schedule = Some(sched);
+            }
+        }
+        Ok((s, buggify))
+    }
+
+    /// The file's text: the fields, then `schedule` one event per line.
+    pub fn to_toml(&self) -> String {
+        let head = SeedFile { schedule: None, ..self.clone() };
+        let mut out = toml::to_string(&head).expect("a seed file serializes");
+        if let Some(entries) = &self.schedule {
+            out.push_str("schedule = [\n");
+            for e in entries {
+                let v = toml::Value::try_from(e).expect("a schedule entry serializes");
+                out.push_str(&format!("    {},\n", inline(&v)));
+            }
+            out.push_str("]\n");
+        }
+        out
+    }
+}
+
+/// A TOML value on one line (tables inline), keys in serialization order.
+fn inline(v: &toml::Value) -> String {
+    match v {
+        toml::Value::Table(t) => {
+            // A fault's `kind` first, then the rest (the table sorts its keys).
+            let kind = t.iter().filter(|(k, _)| *k == "kind");
+            let fields: Vec<String> =
+                kind.chain(t.iter().filter(|(k, _)| *k != "kind")).map(|(k, v)| format!("{k} = {}", inline(v))).collect();
+            format!("{{ {} }}", fields.join(", "))
+        }
+        toml::Value::Array(a) => format!("[{}]", a.iter().map(inline).collect::<Vec<_>>().join(", ")),
+        other => other.to_string(),
+    }
 }
 
 /// Every `*.toml` in `dir`, sorted by file name.
@@ -41,4 +138,26 @@ pub fn load_dir(dir: &std::path::Path) -> Result<Vec<SeedFile>, String> {
         out.push(f);
     }
     Ok(out)
+}
+
+/// Writes `f` into `dir` as `NNNN-<slug>.toml`, NNNN one past the highest
+/// number there; returns the path.
+pub fn write_new(dir: &std::path::Path, f: &SeedFile, slug: &str, header: &str) -> Result<std::path::PathBuf, String> {
+    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let next = std::fs::read_dir(dir)
+        .map_err(|e| format!("{}: {e}", dir.display()))?
+        .filter_map(|e| e.ok())
+        .filter_map(|e| e.file_name().to_string_lossy().split('-').next().and_then(|n| n.parse::<u32>().ok()))
+        .max()
+        .map_or(1, |m| m + 1);
+    let path = dir.join(format!("{next:04}-{slug}.toml"));
+    let text = format!("{header}{}", f.to_toml());
+    // The file must read back as what was meant.
+    let mut back: SeedFile = toml::from_str(&text).map_err(|e| format!("the seed file would not parse: {e}\n{text}"))?;
+    back.file = f.file.clone();
+    if back != *f {
+        return Err(format!("the seed file would not read back the same:\n{text}"));
+    }
+    std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(path)
 }
