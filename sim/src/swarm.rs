@@ -13,7 +13,7 @@
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use crate::scenario::{ClusterSpec, Scenario};
+use crate::scenario::{Checks, ClusterSpec, Scenario};
 
 /// The scenario whose checks (and defaults) every swarm seed uses.
 pub const SWARM_BASE: &str = "replication-crash-all";
@@ -68,11 +68,20 @@ pub fn draw(seed: u64, base: &Scenario) -> (Scenario, Option<u64>) {
     c.data.producers_acks_all = rng.gen_range(1..=3);
     c.data.producers_acks_1 = rng.gen_range(0..=2);
     let buggify = rng.gen_bool(0.5).then(|| rng.gen());
+    // Draws added later come from their own generator, so the draws above (and
+    // the recorded swarm seeds in seeds/) stay as they were.
+    let mut more = ChaCha8Rng::seed_from_u64(seed ^ 0x5741_524d_4d4f_5245);
+    c.crash_partition_leader_long = weight(&mut more);
+    if c.crash_partition_leader_long > 0 && more.gen_bool(0.5) {
+        // A long crash is judged only in a quiet stretch (`check::leader_failover`).
+        c.events = c.events.min(3);
+    }
     let scenario = Scenario {
         name: format!("swarm-{seed}"),
         description: format!("swarm seed {seed}, drawn from {}", base.name),
         duration_s: rng.gen_range(10..=25),
         cluster: Some(c),
+        checks: Checks { leader_failover: true, ..base.checks.clone() },
         default_run: false,
         ..base.clone()
     };
