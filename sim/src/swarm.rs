@@ -88,11 +88,37 @@ pub fn draw(seed: u64, base: &Scenario) -> (Scenario, Option<u64>) {
     (scenario, buggify)
 }
 
+/// Per planted bug (`sim --plant-bug NAME`), the swarm seeds `0..N` within which
+/// at least one seed must catch it (`tests::swarm_catches_planted_bugs`); each
+/// bound is the first catching seed rounded up, measured with
+/// `sim --swarm --seeds 0..200 --plant-bug NAME`.
+/// `raft-ack-before-persist` and `accept-stale-fetch-epoch` are not here: no
+/// swarm seed in 0..200 catches them yet.
+pub const PLANTED_BUG_SEEDS: [(&str, u64); 4] =
+    [("ack-before-sync", 4), ("lagging-follower-in-sync", 4), ("never-fence-brokers", 8), ("truncate-to-local-hw", 32)];
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::runner::cli::repo_root;
+    use crate::runner::cli::{knobs, repo_root};
+    use crate::runner::run_seed;
     use crate::scenario::load_dir;
+    use chronik_core::config::Knobs;
+
+    /// Proves: the swarm finds each planted bug it claims within the stated number
+    /// of seeds (some checker reports a violation, or a node panics).
+    #[test]
+    fn swarm_catches_planted_bugs() {
+        let base = base();
+        for (bug, seeds) in PLANTED_BUG_SEEDS {
+            let planted = knobs(Some(bug)).unwrap();
+            let caught = (0..seeds).find(|seed| {
+                let (s, buggify_seed) = draw(*seed, &base);
+                !run_seed(*seed, &s, &Knobs { buggify_seed, ..planted.clone() }).violations.is_empty()
+            });
+            assert!(caught.is_some(), "planted bug {bug} not caught by swarm seeds 0..{seeds}");
+        }
+    }
 
     fn base() -> Scenario {
         load_dir(&repo_root().join("scenarios")).unwrap().into_iter().find(|s| s.name == SWARM_BASE).unwrap()

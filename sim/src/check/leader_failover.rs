@@ -94,7 +94,8 @@ pub fn check(events: &[TaggedEvent], timeline: &FaultTimeline, session_ms: u64) 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chronik_core::types::{LeaderEpoch, NodeId, PartitionEpoch};
+    use chronik_core::cluster::metadata::PartitionEpoch;
+    use chronik_core::types::{LeaderEpoch, NodeId};
 
     fn part(at_ms: u64, index: u64, leader: i32, isr: &[i32]) -> TaggedEvent {
         TaggedEvent {
@@ -130,7 +131,7 @@ mod tests {
         assert!(check(&stuck, &short, 6_000).is_empty());
         let other = FaultTimeline { down: vec![(0, 10_000, Some(30_000)), (2, 12_000, Some(13_000))], disturbed: vec![] };
         assert!(check(&stuck, &other, 6_000).is_empty());
-        let cut = FaultTimeline { down: vec![(0, 10_000, Some(30_000))], disturbed: vec![(8_000, 9_000, None)] };
+        let cut = FaultTimeline { down: vec![(0, 10_000, Some(30_000))], disturbed: vec![(8_000, 20_000, None)] };
         assert!(check(&stuck, &cut, 6_000).is_empty());
         let cut_dead = FaultTimeline { down: vec![(0, 10_000, Some(30_000))], disturbed: vec![(12_000, 14_000, Some(0))] };
         assert_eq!(check(&stuck, &cut_dead, 6_000).len(), 1, "a cut of the dead node's own links changes nothing");
