@@ -246,6 +246,11 @@ pub struct ClusterSpec {
     /// Never read from a scenario file.
     #[serde(skip)]
     pub schedule: Option<crate::cluster::faults::ClusterSchedule>,
+    /// Power loss of the data partition's leader for 15-25 s: past the broker
+    /// session timeout, so the controller must fence it and move the leadership
+    /// while it is down (`check::leader_failover` judges that).
+    #[serde(default)]
+    pub crash_partition_leader_long: u32,
 }
 
 fn two() -> u64 {
@@ -262,7 +267,7 @@ impl ClusterSpec {
     }
 
     /// Every fault weight, in the order `cluster::faults` draws them.
-    pub fn weights(&self) -> [u32; 16] {
+    pub fn weights(&self) -> [u32; 17] {
         [
             self.crash,
             self.crash_leader,
@@ -280,6 +285,7 @@ impl ClusterSpec {
             self.wipe_replica,
             self.isr_shrink_crash,
             self.crash_all,
+            self.crash_partition_leader_long,
         ]
     }
 
@@ -388,6 +394,11 @@ pub struct Checks {
     /// full ISR within the window, and the final read-back succeeds.
     #[serde(default)]
     pub replication_liveness: bool,
+    /// Cluster data runs: a data partition whose leader has been down (crashed)
+    /// past the broker session timeout plus slack, while every other node is up
+    /// and the network whole, has a new leader by then.
+    #[serde(default)]
+    pub leader_failover: bool,
 }
 
 /// Parse one scenario from TOML text; `origin` (a file name) prefixes every error.

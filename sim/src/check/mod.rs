@@ -14,6 +14,7 @@ pub mod consumer_order;
 pub mod group_assignment;
 pub mod group_liveness;
 pub mod hw_monotonic;
+pub mod leader_failover;
 pub mod liveness;
 pub mod offsets_monotonic;
 pub mod partition_leaders;

@@ -127,7 +127,7 @@ impl ClusterSchedule {
 /// The kinds in a fixed order (the order of draws; changing it changes every
 /// schedule): [`ClusterSpec::weights`]. Kinds added later come last, so the
 /// schedules of scenarios that do not use them stay as they were.
-const KINDS: usize = 16;
+const KINDS: usize = 17;
 
 impl ClusterSchedule {
     /// Draw `spec.events` faults over `duration_ms` from `seed`, each kind by weight.
@@ -173,6 +173,11 @@ impl ClusterSchedule {
     }
 }
 
+/// How long [`ClusterSpec::crash_partition_leader_long`] keeps the leader down:
+/// past the broker session timeout (6 s) plus the slack `check::leader_failover`
+/// gives the controller.
+pub const LONG_CRASH_MS: std::ops::RangeInclusive<u64> = 15_000..=25_000;
+
 /// A fault aimed at the data partition (kinds 7.. of [`ClusterSpec::weights`]).
 /// Cuts of the leader last 1-9 s (a zombie 3-10 s: mostly past the broker
 /// session timeout, so the controller replaces it); crashes restart after
@@ -200,7 +205,8 @@ fn partition_fault(rng: &mut ChaCha8Rng, kind: usize, node: usize) -> ClusterFau
             let followers_down_ms = rng.gen_range(leader_after_ms + 200..=leader_after_ms + leader_down_ms + 3_000);
             ClusterFault::IsrShrinkCrash { fallback: node, followers_down_ms, leader_after_ms, leader_down_ms }
         }
-        _ => ClusterFault::CrashAll { restart_after_ms: rng.gen_range(300..=3_000) },
+        15 => ClusterFault::CrashAll { restart_after_ms: rng.gen_range(300..=3_000) },
+        _ => ClusterFault::CrashPartitionLeader { fallback: node, restart_after_ms: rng.gen_range(LONG_CRASH_MS) },
     }
 }
 

@@ -24,6 +24,7 @@ use chronik_core::config::{BrokerConfig, ClusterConfig, Knobs};
 use chronik_core::types::NodeId;
 use madsim::runtime::{Handle, NodeHandle};
 
+use crate::check::leader_failover::{self, FaultTimeline};
 use crate::check::{self, cluster_liveness, replica_agreement, replication_liveness};
 use crate::cluster::data::{self, DataCtx};
 use crate::cluster::faults::{ClusterFault, ClusterSchedule};
@@ -115,6 +116,12 @@ struct Cluster {
     pin: Arc<Mutex<Option<usize>>>,
     /// Data runs: the data topic's partitions.
     data_partitions: i32,
+    /// When nodes were down and the network cut or lossy, for `leader_failover`.
+    timeline: Arc<Mutex<FaultTimeline>>,
+}
+
+fn now_ms() -> u64 {
+    u64::try_from(crate::node::sim_elapsed_millis()).unwrap_or(u64::MAX)
 }
 
 type Task = madsim::task::JoinHandle<()>;
@@ -135,6 +142,7 @@ impl Cluster {
             }
             down[n] = true;
         }
+        self.timeline.lock().expect("timeline lock").down.push((n, now_ms(), None));
         self.trace.record(format_args!("{:>9}ms crash node {n}", crate::node::sim_elapsed_millis()));
         self.handle.kill(self.nodes[n].id());
         self.net.detach(n);
@@ -145,14 +153,16 @@ impl Cluster {
             self.trace.record(format_args!("{:>9}ms wiped {files} file(s) of node {n}", crate::node::sim_elapsed_millis()));
         }
         let (handle, id, down, restarts) = (self.handle.clone(), self.nodes[n].id(), self.down.clone(), self.restarts.clone());
+        let timeline = self.timeline.clone();
         Some(madsim::task::spawn(async move {
             madsim::time::sleep(Duration::from_millis(restart_after_ms)).await;
-            restart_if_down(&handle, id, n, &down, &restarts);
+            restart_if_down(&handle, id, n, &down, &restarts, &timeline);
         }))
     }
 
     /// Cut the network for `ms`.
     fn cut_for(&self, cut: Cut, ms: u64) -> Task {
+        self.disturbed_for(ms, self.cut_of_one(&cut));
         let id = self.net.cut(cut);
         let net = self.net.clone();
         madsim::task::spawn(async move {
@@ -171,13 +181,27 @@ impl Cluster {
         (leader, followers)
     }
 
+    /// Marks the next `ms` as disturbed (a cut or lossy links) for `leader_failover`.
+    fn disturbed_for(&self, ms: u64, only: Option<usize>) {
+        let now = now_ms();
+        self.timeline.lock().expect("timeline lock").disturbed.push((now, now.saturating_add(ms), only));
+    }
+
+    /// The node whose links alone `cut` cuts, if every link it cuts is one of that node's.
+    fn cut_of_one(&self, cut: &Cut) -> Option<usize> {
+        let n = self.nodes.len();
+        let blocked: Vec<(usize, usize)> =
+            (0..n).flat_map(|a| (0..n).map(move |b| (a, b))).filter(|(a, b)| a != b && cut.blocks(*a, *b)).collect();
+        (0..n).find(|x| blocked.iter().all(|(a, b)| a == x || b == x))
+    }
+
     fn everyone_but(&self, n: usize) -> Vec<usize> {
         (0..self.nodes.len()).filter(|o| *o != n).collect()
     }
 
     fn restart_all(&self) {
         for (n, node) in self.nodes.iter().enumerate() {
-            restart_if_down(&self.handle, node.id(), n, &self.down, &self.restarts);
+            restart_if_down(&self.handle, node.id(), n, &self.down, &self.restarts, &self.timeline);
         }
     }
 
@@ -188,10 +212,20 @@ impl Cluster {
     }
 }
 
-fn restart_if_down(handle: &Handle, id: madsim::task::NodeId, n: usize, down: &Mutex<Vec<bool>>, restarts: &Mutex<u64>) {
+fn restart_if_down(
+    handle: &Handle,
+    id: madsim::task::NodeId,
+    n: usize,
+    down: &Mutex<Vec<bool>>,
+    restarts: &Mutex<u64>,
+    timeline: &Mutex<FaultTimeline>,
+) {
     let mut down = down.lock().expect("down lock");
     if down[n] {
         down[n] = false;
+        if let Some(open) = timeline.lock().expect("timeline lock").down.iter_mut().rev().find(|d| d.0 == n && d.2.is_none()) {
+            open.2 = Some(now_ms());
+        }
         *restarts.lock().expect("restarts lock") += 1;
         handle.restart(id);
     }
@@ -254,6 +288,7 @@ pub async fn simulate(seed: u64, scenario: Scenario, knobs: Knobs) -> SeedReport
         restarts: Arc::new(Mutex::new(0)),
         pin: Arc::new(Mutex::new(None)),
         data_partitions: if spec.workload == ClusterWorkload::Data { spec.data.partitions } else { 0 },
+        timeline: Arc::new(Mutex::new(FaultTimeline::default())),
     });
 
     // Clients of the topics workload.
@@ -385,6 +420,11 @@ pub async fn simulate(seed: u64, scenario: Scenario, knobs: Knobs) -> SeedReport
         }
     }
     let mut violations = check::run_cluster_checks(&scenario.checks, &events);
+    if scenario.checks.leader_failover {
+        let timeline = cluster.timeline.lock().expect("timeline lock").clone();
+        let session_ms = u64::try_from(cluster_config(&spec, Vec::new()).broker_session_timeout_ms).unwrap_or(0);
+        violations.extend(check::capped(leader_failover::NAME, leader_failover::check(&events, &timeline, session_ms)));
+    }
     violations.extend(data_violations);
     if scenario.checks.cluster_liveness && settled_after_ms.is_none() {
         let messages = last.into_iter().map(|m| format!("{LIVENESS_MS} ms after healing: {m}")).collect();
@@ -476,6 +516,7 @@ fn apply(cluster: &Arc<Cluster>, spec: &ClusterSpec, fault: &ClusterFault) -> Op
         }
         ClusterFault::Lossy { loss_per_mille, duplicate_per_mille, reorder_per_mille, duration_ms } => {
             let base = links(spec);
+            cluster.disturbed_for(*duration_ms, None);
             net.set_links(LinkConfig {
                 loss: f64::from(*loss_per_mille) / 1000.0,
                 duplicate: f64::from(*duplicate_per_mille) / 1000.0,

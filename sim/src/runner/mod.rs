@@ -108,8 +108,13 @@ pub fn run_seed(seed: u64, scenario: &Scenario, knobs: &Knobs) -> SeedReport {
     let started = Instant::now();
     if scenario.cluster.is_some() {
         let rt = Runtime::with_seed_and_config(seed, madsim::Config::default());
-        let (scenario, knobs) = (scenario.clone(), knobs.clone());
-        let mut report = rt.block_on(async move { cluster::simulate(seed, scenario, knobs).await });
+        let (s, k) = (scenario.clone(), knobs.clone());
+        // A node that panics (an assertion in the core or in raft-rs, e.g. a follower
+        // told to commit past its log end because it lost entries it had
+        // acknowledged) fails the seed like any violation, instead of the process.
+        let run =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| rt.block_on(async move { cluster::simulate(seed, s, k).await })));
+        let mut report = run.unwrap_or_else(|panic| panicked(seed, scenario, panic));
         report.wall = started.elapsed();
         return report;
     }
@@ -125,6 +130,33 @@ pub fn run_seed(seed: u64, scenario: &Scenario, knobs: &Knobs) -> SeedReport {
     let mut report = rt.block_on(async move { simulate(seed, scenario, knobs).await });
     report.wall = started.elapsed();
     report
+}
+
+/// Checker name of a run that panicked.
+pub const PANIC: &str = "panic";
+
+/// The report of a cluster run that panicked.
+fn panicked(seed: u64, scenario: &Scenario, panic: Box<dyn std::any::Any + Send>) -> SeedReport {
+    let message = panic
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_else(|| "a panic without a message".into());
+    SeedReport {
+        seed,
+        scenario: scenario.name.clone(),
+        schedule: FaultSchedule::default(),
+        trace_hash: 0,
+        trace_lines: 0,
+        violations: vec![Violation { checker: PANIC, message: format!("the simulation panicked: {message}") }],
+        sim_ms: 0,
+        wall: Duration::ZERO,
+        acked: 0,
+        produced: 0,
+        group: None,
+        idempotent_retries: (0, 0),
+        cluster: None,
+    }
 }
 
 async fn simulate(seed: u64, scenario: Scenario, knobs: Knobs) -> SeedReport {
