@@ -251,6 +251,11 @@ pub struct ClusterSpec {
     /// while it is down (`check::leader_failover` judges that).
     #[serde(default)]
     pub crash_partition_leader_long: u32,
+    /// A follower cut off from hearing anything (so its metadata keeps the old
+    /// leader epoch) while the data partition's leader crashes briefly (re-elected
+    /// at a new epoch) and then for longer (the stale follower is elected).
+    #[serde(default)]
+    pub stale_follower_reelect: u32,
 }
 
 fn two() -> u64 {
@@ -267,7 +272,7 @@ impl ClusterSpec {
     }
 
     /// Every fault weight, in the order `cluster::faults` draws them.
-    pub fn weights(&self) -> [u32; 17] {
+    pub fn weights(&self) -> [u32; 18] {
         [
             self.crash,
             self.crash_leader,
@@ -286,6 +291,7 @@ impl ClusterSpec {
             self.isr_shrink_crash,
             self.crash_all,
             self.crash_partition_leader_long,
+            self.stale_follower_reelect,
         ]
     }
 

@@ -276,6 +276,9 @@ fn durations(fault: &ClusterFault) -> Vec<u64> {
         ClusterFault::IsrShrinkCrash { followers_down_ms, leader_after_ms, leader_down_ms, .. } => {
             vec![*followers_down_ms, *leader_after_ms, *leader_down_ms]
         }
+        ClusterFault::StaleFollowerReelect { leader_down_ms, lead_ms, second_down_ms, .. } => {
+            vec![*leader_down_ms, *lead_ms, *second_down_ms]
+        }
     }
 }
 
@@ -314,6 +317,11 @@ pub fn halved(fault: &ClusterFault) -> Option<ClusterFault> {
             *leader_after_ms = half(*leader_after_ms);
             *leader_down_ms = half(*leader_down_ms);
             *followers_down_ms = half(*followers_down_ms).max(*leader_after_ms + 1);
+        }
+        ClusterFault::StaleFollowerReelect { leader_down_ms, lead_ms, second_down_ms, .. } => {
+            *leader_down_ms = half(*leader_down_ms);
+            *lead_ms = half(*lead_ms);
+            *second_down_ms = half(*second_down_ms);
         }
     }
     (f != *fault).then_some(f)

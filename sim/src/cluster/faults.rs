@@ -58,6 +58,18 @@ pub enum ClusterFault {
     IsrShrinkCrash { fallback: usize, followers_down_ms: u64, leader_after_ms: u64, leader_down_ms: u64 },
     /// Power loss of every node at once; all restart after the given time.
     CrashAll { restart_after_ms: u64 },
+    /// A follower left at an old leader epoch while its leader leads again at a
+    /// new one. Of the data partition's leader L and followers F, G (replica
+    /// order): G loses power (fenced, out of the ISR); F is cut off from every node
+    /// but L (fenced, but kept in the ISR at min.insync.replicas, its metadata
+    /// stuck at the old epoch while it goes on fetching from L); L loses power for
+    /// `leader_down_ms` (its unsynced tail, which F may hold, is gone) and, the
+    /// only live ISR member, leads again at a new epoch for `lead_ms`; then F's
+    /// messages get through again (unfenced, still deaf) and L loses power for
+    /// `second_down_ms` (past the session timeout): F is elected, and hears of it
+    /// only when its cut heals. F's old-epoch fetches must never have counted
+    /// towards the high watermark of L's new epoch.
+    StaleFollowerReelect { fallback: usize, leader_down_ms: u64, lead_ms: u64, second_down_ms: u64 },
 }
 
 /// One step of [`ClusterFault::LeaderChurn`].
@@ -110,6 +122,7 @@ impl ClusterSchedule {
                 | ClusterFault::OneWayPartitionLeader { fallback, .. }
                 | ClusterFault::LeaderChurn { fallback, .. }
                 | ClusterFault::IsrShrinkCrash { fallback, .. }
+                | ClusterFault::StaleFollowerReelect { fallback, .. }
                     if *fallback >= nodes =>
                 {
                     return bad("no such fallback node")
@@ -127,7 +140,7 @@ impl ClusterSchedule {
 /// The kinds in a fixed order (the order of draws; changing it changes every
 /// schedule): [`ClusterSpec::weights`]. Kinds added later come last, so the
 /// schedules of scenarios that do not use them stay as they were.
-const KINDS: usize = 17;
+const KINDS: usize = 18;
 
 impl ClusterSchedule {
     /// Draw `spec.events` faults over `duration_ms` from `seed`, each kind by weight.
@@ -206,7 +219,13 @@ fn partition_fault(rng: &mut ChaCha8Rng, kind: usize, node: usize) -> ClusterFau
             ClusterFault::IsrShrinkCrash { fallback: node, followers_down_ms, leader_after_ms, leader_down_ms }
         }
         15 => ClusterFault::CrashAll { restart_after_ms: rng.gen_range(300..=3_000) },
-        _ => ClusterFault::CrashPartitionLeader { fallback: node, restart_after_ms: rng.gen_range(LONG_CRASH_MS) },
+        16 => ClusterFault::CrashPartitionLeader { fallback: node, restart_after_ms: rng.gen_range(LONG_CRASH_MS) },
+        _ => ClusterFault::StaleFollowerReelect {
+            fallback: node,
+            leader_down_ms: rng.gen_range(200..=1_500),
+            lead_ms: rng.gen_range(2_000..=5_000),
+            second_down_ms: rng.gen_range(10_000..=14_000),
+        },
     }
 }
 

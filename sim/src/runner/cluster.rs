@@ -613,6 +613,67 @@ fn apply(cluster: &Arc<Cluster>, spec: &ClusterSpec, fault: &ClusterFault) -> Op
                 }
             }))
         }
+        ClusterFault::StaleFollowerReelect { fallback, leader_down_ms, lead_ms, second_down_ms } => {
+            let (l, followers) = cluster.partition_leader(*fallback);
+            let (f, g) = match followers[..] {
+                [f, g, ..] => (f, g),
+                _ => return None,
+            };
+            let (cluster, down, lead, second) = (cluster.clone(), *leader_down_ms, *lead_ms, *second_down_ms);
+            // From the first crash: G down, then F cut off past both fencings.
+            const G_OUT_MAX_MS: u64 = 15_000;
+            const CUT_AFTER_MS: u64 = 500;
+            const FIRST_CRASH_AFTER_MS: u64 = 12_000;
+            const SECOND_CRASH_GAP_MS: u64 = 1_000;
+            const DEAF_AFTER_SECOND_MS: u64 = 8_500;
+            let second_at = FIRST_CRASH_AFTER_MS + down + lead + SECOND_CRASH_GAP_MS;
+            Some(madsim::task::spawn(async move {
+                let mut undo: Vec<Task> = Vec::new();
+                // G stays down until after the second crash; wait (up to 15 s) for
+                // the controller to take it out of the ISR before F goes silent, so
+                // that F, fenced later, is kept as the ISR's min.insync.replicas-th.
+                undo.extend(cluster.crash(g, G_OUT_MAX_MS + second_at + 2_000));
+                for _ in 0..G_OUT_MAX_MS / 100 {
+                    madsim::time::sleep(Duration::from_millis(100)).await;
+                    let now = partition_states(&cluster.log.snapshot()).remove(&(data::TOPIC.to_string(), 0));
+                    if now.is_some_and(|s| !s.isr.contains(&g)) {
+                        break;
+                    }
+                }
+                madsim::time::sleep(Duration::from_millis(CUT_AFTER_MS)).await;
+                let rest: Vec<usize> = (0..cluster.nodes.len()).filter(|n| *n != f && *n != l).collect();
+                if !rest.is_empty() {
+                    let mute_ms = FIRST_CRASH_AFTER_MS - CUT_AFTER_MS + down + lead;
+                    undo.push(cluster.cut_for(Cut::OneWay { from: vec![f], to: rest.clone() }, mute_ms));
+                    let deaf_ms = second_at - CUT_AFTER_MS + DEAF_AFTER_SECOND_MS;
+                    undo.push(cluster.cut_for(Cut::OneWay { from: rest, to: vec![f] }, deaf_ms));
+                }
+                madsim::time::sleep(Duration::from_millis(CUT_AFTER_MS)).await;
+                if current_leader(&cluster.log.snapshot()).is_none_or(|r| r == l || r == f) {
+                    // F's heartbeats must stop reaching the controller: move the Raft
+                    // leadership off L and F (L cut off for less than the broker
+                    // session timeout; the others need a quorum without L and F).
+                    undo.push(cluster.cut_for(Cut::Groups(vec![cluster.everyone_but(l)]), 1_500));
+                }
+                madsim::time::sleep(Duration::from_millis(FIRST_CRASH_AFTER_MS - 2 * CUT_AFTER_MS)).await;
+                cluster.trace.record(format_args!(
+                    "{:>9}ms stale follower {f}, leader {l} crashes; partition: {:?}",
+                    crate::node::sim_elapsed_millis(),
+                    partition_states(&cluster.log.snapshot()).remove(&(data::TOPIC.to_string(), 0)).map(|s| (s.leader, s.isr))
+                ));
+                undo.extend(cluster.crash(l, down));
+                madsim::time::sleep(Duration::from_millis(down + lead + SECOND_CRASH_GAP_MS)).await;
+                cluster.trace.record(format_args!(
+                    "{:>9}ms leader {l} crashes again; partition: {:?}",
+                    crate::node::sim_elapsed_millis(),
+                    partition_states(&cluster.log.snapshot()).remove(&(data::TOPIC.to_string(), 0)).map(|s| (s.leader, s.isr))
+                ));
+                undo.extend(cluster.crash(l, second));
+                for u in undo {
+                    let _ = u.await;
+                }
+            }))
+        }
         ClusterFault::CrashAll { restart_after_ms } => {
             let undo: Vec<Task> = (0..cluster.nodes.len()).filter_map(|n| cluster.crash(n, *restart_after_ms)).collect();
             Some(madsim::task::spawn(async move {
