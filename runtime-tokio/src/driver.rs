@@ -35,6 +35,24 @@ const WRITER_FLUSH_TIMEOUT: Duration = Duration::from_secs(5);
 /// Sleep used when the core has no timeout (re-armed every pass anyway).
 const IDLE_SLEEP: Duration = Duration::from_secs(3600);
 
+/// SIGTERM and SIGINT streams. Installed before the Kafka port is bound: the kernel
+/// completes connections on a bound port at once, so a client (or a supervisor) may
+/// see the port accept and send SIGTERM before the driver starts, and without the
+/// handler the default action would kill the process uncleanly.
+pub struct Signals {
+    sigterm: tokio::signal::unix::Signal,
+    sigint: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    pub fn install() -> Result<Signals, DriverError> {
+        Ok(Signals {
+            sigterm: signal(SignalKind::terminate()).map_err(DriverError::Signals)?,
+            sigint: signal(SignalKind::interrupt()).map_err(DriverError::Signals)?,
+        })
+    }
+}
+
 /// Why the driver stopped other than by a clean shutdown.
 #[derive(Debug)]
 pub enum DriverError {
@@ -113,9 +131,9 @@ impl Driver {
     }
 
     /// Serve until a signal asks to stop and the core reports its shutdown complete.
-    pub async fn run(mut self, shutdown_timeout: Duration) -> Result<(), DriverError> {
-        let mut sigterm = signal(SignalKind::terminate()).map_err(DriverError::Signals)?;
-        let mut sigint = signal(SignalKind::interrupt()).map_err(DriverError::Signals)?;
+    /// `signals` come from [`Signals::install`], called before the listener is bound.
+    pub async fn run(mut self, shutdown_timeout: Duration, signals: Signals) -> Result<(), DriverError> {
+        let Signals { mut sigterm, mut sigint } = signals;
         let timer = tokio::time::sleep(IDLE_SLEEP);
         tokio::pin!(timer);
         let far = Instant::now() + Duration::from_secs(100 * 365 * 24 * 3600);

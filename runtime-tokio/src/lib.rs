@@ -52,6 +52,7 @@ pub async fn serve(cli: Cli) -> Result<(), String> {
     let plan = cli.cluster_plan()?;
     let data_dir = prepare_data_dir(&cli.data_dir)?;
     let _lock = lock::DirLock::acquire(&data_dir)?;
+    let signals = driver::Signals::install().map_err(|e| e.to_string())?;
     let bind = resolve_bind(&cli.bind_addr, cli.kafka_port).await?;
     let listener = net::bind(bind).map_err(|e| format!("cannot listen on {bind}: {e}"))?;
     let local = listener.local_addr().map_err(|e| e.to_string())?;
@@ -73,7 +74,7 @@ pub async fn serve(cli: Cli) -> Result<(), String> {
     let (disk_tx, disk_rx) = tokio::sync::mpsc::unbounded_channel();
     let disk = disk::DiskExecutor::new(data_dir, disk_tx);
     let driver = driver::Driver::new(broker, clock, disk, disk_rx, listener, peers);
-    driver.run(Duration::from_secs(cli.shutdown_timeout_secs)).await.map_err(|e| e.to_string())
+    driver.run(Duration::from_secs(cli.shutdown_timeout_secs), signals).await.map_err(|e| e.to_string())
 }
 
 /// Bind the peer listener and name every other voter's address for the transport.
