@@ -17,7 +17,7 @@
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use clap::{Parser, ValueEnum};
@@ -243,8 +243,10 @@ struct Report {
     mode: Mode,
     config: Cli,
     partitions: usize,
-    /// Seconds in the measured window.
+    /// Seconds in the measured window (consume: from the first message to the last).
     measured_seconds: f64,
+    /// Consume: seconds from the client's start to its first message (not in the window).
+    first_message_after_seconds: Option<f64>,
     /// Messages counted in the window (acknowledged; consumed for consume and round-trip).
     messages: u64,
     bytes: u64,
@@ -413,6 +415,10 @@ fn consumer_config(cli: &Cli) -> ClientConfig {
         .set("enable.auto.commit", "false")
         .set("enable.auto.offset.store", "false")
         .set("fetch.wait.max.ms", "100")
+        // When the app falls behind the prefetch queue, librdkafka pauses fetching for
+        // fetch.queue.backoff.ms (1 s by default): a consume run then measures that
+        // pause, not the broker. Short, so the pause never dominates; same for every broker.
+        .set("fetch.queue.backoff.ms", "5")
         .set("log_level", "4");
     c
 }
@@ -843,6 +849,7 @@ async fn run_produce(cli: Cli, partitions: usize) -> Result<Report, String> {
         config: cli,
         partitions,
         measured_seconds,
+        first_message_after_seconds: None,
         messages,
         bytes,
         messages_per_sec: rate(messages, measured_seconds),
@@ -907,30 +914,48 @@ async fn run_consume(cli: Cli, partitions: usize) -> Result<Report, String> {
     let outcome = tokio::task::spawn_blocking(move || {
         let ends = OnceLock::new();
         let _ = ends.set(wm.iter().map(|&(_, high)| high).collect::<Vec<_>>());
-        let bytes = Mutex::new(0u64);
+        // The window runs from the first message to the last, so client start-up
+        // (bootstrap, metadata, offset lookup) is reported apart from the rate: a
+        // short topic would otherwise measure mostly start-up.
+        let mut first: Option<Instant> = None;
+        let mut last = Instant::now();
+        let (mut in_window, mut bytes) = (0u64, 0u64);
         let limit = run2.cli.message_count;
         let give_up =
             || run2.deadline.is_some_and(|d| Instant::now() >= d) || limit.is_some_and(|n| run2.consumed.load(Ordering::Relaxed) >= n);
         let outcome = read_partitions(&run2.cli, &starts, &ends, give_up, |_, _, _, payload| {
             run2.consumed.fetch_add(1, Ordering::Relaxed);
-            *bytes.lock().unwrap() += payload.map_or(0, |p| p.len()) as u64;
+            last = Instant::now();
+            // The first message opens the window; it is not counted in it.
+            if first.is_none() {
+                first = Some(last);
+            } else {
+                in_window += 1;
+                bytes += payload.map_or(0, |p| p.len()) as u64;
+            }
         });
         run2.stop_now();
-        outcome.map(|o| (o, bytes.into_inner().unwrap()))
+        let window = first.map(|f| (f.saturating_duration_since(run2.base), last.saturating_duration_since(f)));
+        outcome.map(|o| (o, in_window, bytes, window))
     })
     .await
     .map_err(|e| e.to_string())?
     .map_err(|e| format!("consumer: {e}"))?;
     progress.abort();
-    let (outcome, bytes) = outcome;
-    let messages = run.consumed.load(Ordering::Relaxed);
-    let secs = run.window_secs();
+    let (outcome, messages, bytes, window) = outcome;
+    let (startup, secs) = window.map_or((None, 0.0), |(s, w)| (Some(s), w.as_secs_f64()));
+    eprintln!(
+        "consumed {} messages; first message after {:.3} s",
+        run.consumed.load(Ordering::Relaxed),
+        startup.map_or(f64::NAN, |s| s.as_secs_f64())
+    );
     let failed: u64 = outcome.errors.values().sum();
     Ok(Report {
         mode: cli.mode,
         config: cli,
         partitions,
         measured_seconds: secs,
+        first_message_after_seconds: startup.map(|s| s.as_secs_f64()),
         messages,
         bytes,
         messages_per_sec: rate(messages, secs),

@@ -353,17 +353,30 @@ fn read_at(f: &File, pos: u64, len: u32) -> io::Result<DiskResult> {
     let file_len = f.metadata()?.len();
     let want = file_len.saturating_sub(pos).min(u64::from(len));
     let want = usize::try_from(want).map_err(io::Error::other)?;
-    let mut buf = vec![0u8; want];
+    // Read into uninitialised capacity: zeroing a buffer the kernel overwrites at
+    // once cost as much as the copy itself on fetch-heavy loads.
+    let mut buf: Vec<u8> = Vec::with_capacity(want);
     let mut got = 0;
     while got < want {
-        match f.read_at(&mut buf[got..], pos + got as u64) {
-            Ok(0) => break, // shrank underneath us: EOF
-            Ok(n) => got += n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
+        let offset = libc::off_t::try_from(pos + got as u64).map_err(io::Error::other)?;
+        // SAFETY: the pointer and length stay inside `buf`'s allocation past its
+        // initialised length `got`; pread writes at most `want - got` bytes there.
+        let n = unsafe { libc::pread(f.as_raw_fd(), buf.as_mut_ptr().add(got).cast(), want - got, offset) };
+        match n {
+            0 => break, // shrank underneath us: EOF
+            n if n > 0 => {
+                got += n as usize;
+                // SAFETY: pread initialised the `n` bytes after `got - n`.
+                unsafe { buf.set_len(got) };
+            }
+            _ => {
+                let e = io::Error::last_os_error();
+                if e.kind() != io::ErrorKind::Interrupted {
+                    return Err(e);
+                }
+            }
         }
     }
-    buf.truncate(got);
     Ok(DiskResult::Read(Bytes::from(buf)))
 }
 

@@ -27,8 +27,9 @@ pub struct Connection {
     pub id: ConnId,
     pub peer: String,
     buf: BytesMut,
-    /// Responses in request order; `None` while the request is being processed.
-    slots: VecDeque<(u64, Option<Bytes>)>,
+    /// Responses (each as chunks to send in order) in request order; `None` while
+    /// the request is being processed.
+    slots: VecDeque<(u64, Option<Vec<Bytes>>)>,
     next_slot: u64,
     /// The driver was told to stop reading this connection.
     pub paused: bool,
@@ -93,7 +94,7 @@ impl Connection {
     }
 
     /// Fill a slot; returns false if the slot is unknown (already released).
-    pub fn fill(&mut self, slot: u64, response: Bytes) -> bool {
+    pub fn fill(&mut self, slot: u64, response: Vec<Bytes>) -> bool {
         match self.slots.iter_mut().find(|(s, _)| *s == slot) {
             Some(entry) => {
                 assert!(entry.1.is_none(), "response slot filled twice");
@@ -104,14 +105,12 @@ impl Connection {
         }
     }
 
-    /// Responses ready to send, in order.
-    pub fn drain_ready(&mut self) -> Vec<Bytes> {
-        let mut out = Vec::new();
+    /// Hand the chunks of the responses ready to send, in order, to `send`.
+    pub fn drain_ready(&mut self, mut send: impl FnMut(Bytes)) {
         while matches!(self.slots.front(), Some((_, Some(_)))) {
             let (_, resp) = self.slots.pop_front().expect("front exists");
-            out.push(resp.expect("checked ready"));
+            resp.expect("checked ready").into_iter().for_each(&mut send);
         }
-        out
     }
 }
 
@@ -156,10 +155,15 @@ mod tests {
         let mut c = conn();
         let a = c.take_slot();
         let b = c.take_slot();
-        assert!(c.fill(b, Bytes::from_static(b"b")));
-        assert!(c.drain_ready().is_empty());
-        assert!(c.fill(a, Bytes::from_static(b"a")));
-        assert_eq!(c.drain_ready(), vec![Bytes::from_static(b"a"), Bytes::from_static(b"b")]);
+        let drain = |c: &mut Connection| {
+            let mut sent = Vec::new();
+            c.drain_ready(|b| sent.push(b));
+            sent
+        };
+        assert!(c.fill(b, vec![Bytes::from_static(b"b1"), Bytes::from_static(b"b2")]));
+        assert!(drain(&mut c).is_empty());
+        assert!(c.fill(a, vec![Bytes::from_static(b"a")]));
+        assert_eq!(drain(&mut c), vec![Bytes::from_static(b"a"), Bytes::from_static(b"b1"), Bytes::from_static(b"b2")]);
         assert_eq!(c.in_flight(), 0);
     }
 }

@@ -124,12 +124,14 @@ pub fn supported_versions() -> api_versions::ApiVersionsResponse {
     }
 }
 
-pub fn encode_response(ctx: &ReqCtx, response: &Response) -> Bytes {
+/// The response frame, as chunks to send in order (large fetched record data is
+/// referenced where it lies, not copied into the frame).
+pub fn encode_response(ctx: &ReqCtx, response: &Response) -> Vec<Bytes> {
     let mut w = Writer::new();
     w.i32(0);
     encode_response_header(&mut w, ctx.api_key, ctx.api_version, ctx.correlation_id);
     response.encode(&mut w, ctx.api_version);
     let len = w.len() - 4;
     w.patch_i32(0, len as i32);
-    w.finish().freeze()
+    w.finish_chunks()
 }

@@ -457,17 +457,15 @@ impl Broker {
     }
 
     /// Deliver an encoded response into its slot and send what is in order.
-    pub(crate) fn deliver(&mut self, ctx: &ReqCtx, response: Bytes) {
+    pub(crate) fn deliver(&mut self, ctx: &ReqCtx, response: Vec<Bytes>) {
         let Some(slot) = ctx.slot else { return };
         let Some(c) = self.conns.get_mut(&ctx.conn) else { return };
         if c.closing || !c.fill(slot, response) {
             return;
         }
-        let ready = c.drain_ready();
         let conn = ctx.conn;
-        for data in ready {
-            self.out.push_back(Output::Send { conn, data });
-        }
+        let out = &mut self.out;
+        c.drain_ready(|data| out.push_back(Output::Send { conn, data }));
         // A slot freed up: more requests may be taken.
         if self.conns.get(&conn).is_some_and(|c| c.paused || c.buffered() > 0) {
             self.process_frames(conn);

@@ -330,9 +330,35 @@ impl Reader {
 /// Writes protocol primitives into a growing buffer.
 pub struct Writer {
     buf: BytesMut,
+    /// Finished chunks before `buf`: written bytes, then shared record data
+    /// ([`Writer::nullable_records`]) that is referenced, not copied.
+    chunks: Vec<Chunk>,
+    /// Bytes in `chunks`.
+    chunks_len: usize,
     /// Compact encodings and tagged fields (set per message from its version).
     pub flexible: bool,
 }
+
+#[derive(Debug)]
+enum Chunk {
+    /// Bytes this writer wrote (still patchable).
+    Written(BytesMut),
+    /// Record data referenced as it is.
+    Shared(Bytes),
+}
+
+impl Chunk {
+    fn bytes(&self) -> &[u8] {
+        match self {
+            Chunk::Written(b) => b,
+            Chunk::Shared(b) => b,
+        }
+    }
+}
+
+/// Record data at least this long is referenced by [`Writer::nullable_records`]
+/// instead of copied: below it, a copy is cheaper than another chunk to write.
+pub const SHARED_RECORDS_BYTES_MIN: usize = 4096;
 
 impl Default for Writer {
     fn default() -> Self {
@@ -342,24 +368,61 @@ impl Default for Writer {
 
 impl Writer {
     pub fn new() -> Writer {
-        Writer { buf: BytesMut::with_capacity(256), flexible: false }
+        Writer { buf: BytesMut::with_capacity(256), chunks: Vec::new(), chunks_len: 0, flexible: false }
     }
 
+    /// Bytes written so far, shared record data included.
     pub fn len(&self) -> usize {
-        self.buf.len()
+        self.chunks_len + self.buf.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.buf.is_empty()
+        self.len() == 0
     }
 
+    /// Everything written, in one buffer (shared record data is copied in).
     pub fn finish(self) -> BytesMut {
-        self.buf
+        if self.chunks.is_empty() {
+            return self.buf;
+        }
+        let mut out = BytesMut::with_capacity(self.len());
+        for c in &self.chunks {
+            out.put_slice(c.bytes());
+        }
+        out.put_slice(&self.buf);
+        out
+    }
+
+    /// Everything written, as chunks to send in order: shared record data stays
+    /// where it is (one copy less for fetch responses). Never empty chunks.
+    pub fn finish_chunks(self) -> Vec<Bytes> {
+        let mut out = Vec::with_capacity(self.chunks.len() + 1);
+        for c in self.chunks {
+            out.push(match c {
+                Chunk::Written(b) => b.freeze(),
+                Chunk::Shared(b) => b,
+            });
+        }
+        if !self.buf.is_empty() || out.is_empty() {
+            out.push(self.buf.freeze());
+        }
+        out
     }
 
     /// Overwrite four bytes written earlier (frame length prefixes).
     pub fn patch_i32(&mut self, at: usize, v: i32) {
-        self.buf[at..at + 4].copy_from_slice(&v.to_be_bytes());
+        let v = v.to_be_bytes();
+        let mut start = 0;
+        for c in &mut self.chunks {
+            let len = c.bytes().len();
+            if at < start + len {
+                let Chunk::Written(b) = c else { panic!("patch at {at} lies in shared record data") };
+                b[at - start..at - start + 4].copy_from_slice(&v);
+                return;
+            }
+            start += len;
+        }
+        self.buf[at - start..at - start + 4].copy_from_slice(&v);
     }
 
     pub fn i8(&mut self, v: i8) {
@@ -444,6 +507,20 @@ impl Writer {
 
     pub fn bytes(&mut self, v: &[u8]) {
         self.nullable_bytes(Some(v));
+    }
+
+    /// Like [`Writer::nullable_bytes`], but large record data is referenced rather
+    /// than copied (see [`Writer::finish_chunks`]).
+    pub fn nullable_records(&mut self, v: Option<&Bytes>) {
+        match v {
+            Some(b) if b.len() >= SHARED_RECORDS_BYTES_MIN => {
+                self.length(Some(b.len()), true);
+                self.chunks_len += self.buf.len() + b.len();
+                self.chunks.push(Chunk::Written(self.buf.split()));
+                self.chunks.push(Chunk::Shared(b.clone()));
+            }
+            _ => self.nullable_bytes(v.map(|b| &b[..])),
+        }
     }
 
     /// The length prefix of a (nullable) array.
@@ -556,6 +633,39 @@ mod tests {
     }
 
     /// A hostile array count (2^32-2 as a compact length) fails without allocating.
+    /// Large record data is sent from where it lies; the chunks say exactly what
+    /// one buffer would, and a length prefix before it can still be patched.
+    #[test]
+    fn large_records_are_referenced_not_copied() {
+        let big = Bytes::from(vec![7u8; SHARED_RECORDS_BYTES_MIN]);
+        let small = Bytes::from_static(b"tiny");
+        for flexible in [false, true] {
+            let write = |shared: bool| {
+                let mut w = Writer::new();
+                w.flexible = flexible;
+                w.i32(0);
+                for v in [Some(&big), Some(&small), None] {
+                    if shared {
+                        w.nullable_records(v);
+                    } else {
+                        w.nullable_bytes(v.map(|b| &b[..]));
+                    }
+                }
+                w.i16(9);
+                w.patch_i32(0, 1234);
+                w
+            };
+            let one = write(false).finish();
+            assert_eq!(write(true).len(), one.len());
+            assert_eq!(&write(true).finish()[..], &one[..], "finish copies the shared data in");
+            let chunks = write(true).finish_chunks();
+            assert_eq!(chunks.concat(), one.to_vec());
+            assert_eq!(chunks.len(), 3, "written, shared, written");
+            assert_eq!(chunks[1].as_ptr(), big.as_ptr(), "the record data itself, not a copy");
+            assert_eq!(&one[..4], &1234i32.to_be_bytes());
+        }
+    }
+
     #[test]
     fn huge_compact_array_count_is_rejected() {
         let mut r = reader(&[0xfe, 0xff, 0xff, 0xff, 0x0f, 0x00], true);

@@ -565,7 +565,7 @@ impl Encode for PartitionData {
         if version >= 11 {
             w.i32(self.preferred_read_replica);
         }
-        w.nullable_bytes(self.records.as_deref());
+        w.nullable_records(self.records.as_ref());
         let mut tags = Vec::new();
         if let Some(d) = &self.diverging_epoch {
             tags.push(tagged_field(0, |w| d.encode(w, version)));
