@@ -363,6 +363,13 @@ def test_acked_writes_survive_leader_kill(replicated, idempotent):
                           f"{next((i for i, (a, b) in enumerate(zip(again, log)) if a != b), min(len(again), len(log)))}")
 
 
+def pick_follower(nodes, leader: Broker, controller: int) -> Broker:
+    """A follower of the partition to kill: not the controller if we can help it, so that
+    no Raft election is needed on top of the ISR change under test."""
+    followers = [n for n in nodes if n is not leader]
+    return next((n for n in followers if n.node_id != controller), followers[0])
+
+
 def raw_produce(node: Broker, topic: str, value: bytes, acks: int, wait_s: float = OP_TIMEOUT_S) -> int:
     """One record produced with a hand-made request (no client retries, produce timeout 5 s);
     the error code. Fails if no answer comes within `wait_s`."""
@@ -416,9 +423,7 @@ def test_not_enough_replicas(replicated):
     err, off = produce_one(bootstrap_of(nodes), topic, b"full-isr", "all")
     assert (err, off) == (None, 0), f"acks=all with the ISR full: error {err}, offset {off}"
 
-    # Kill a follower (not the controller if we can help it, so no Raft election is needed).
-    followers = [n for n in nodes if n is not leader]
-    victim = next((n for n in followers if n.node_id != controller), followers[0])
+    victim = pick_follower(nodes, leader, controller)
     victim.kill9()
     live = [n for n in nodes if n is not victim]
     live_ids = sorted(n.node_id for n in live)
@@ -471,8 +476,7 @@ def test_writes_with_an_idle_follower_dead(replicated):
     err, off = produce_one(bootstrap_of(nodes), topic, b"full-isr", "all")
     assert (err, off) == (None, 0), f"acks=all with the ISR full: error {err}, offset {off}"
 
-    followers = [n for n in nodes if n is not leader]
-    victim = next((n for n in followers if n.node_id != controller), followers[0])
+    victim = pick_follower(nodes, leader, controller)
     victim.kill9()  # nothing is being produced: it had fetched everything
     live = [n for n in nodes if n is not victim]
     live_ids = sorted(n.node_id for n in live)
@@ -512,8 +516,7 @@ def test_wiped_follower_rejoins_without_loss(replicated):
     for v in acked:
         assert raw_produce(leader, topic, v, acks=-1) == 0, f"acks=all of {v!r} refused"
 
-    followers = [n for n in nodes if n is not leader]
-    victim = next((n for n in followers if n.node_id != controller), followers[0])
+    victim = pick_follower(nodes, leader, controller)
     victim.kill9()
     partition_dir = victim.data_dir / f"{topic}-0"
     assert partition_dir.is_dir(), f"no partition directory at {partition_dir}"
