@@ -254,15 +254,18 @@ mod tests {
         assert!(single.iter().any(|s| s.workload.producers_acks_0 > 0));
     }
 
-    /// Proves: the swarm seeds recorded in seeds/ still draw the cluster runs they
-    /// failed in (the single-node draw comes from its own generator and misses them).
+    /// Proves: the swarm seeds recorded in seeds/ before single-node draws existed
+    /// still draw the cluster runs they failed in (the single-node draw comes from
+    /// its own generator and misses them), and so does every seed file that
+    /// overrides `nodes` or `schedule` (those need a cluster).
     #[test]
     fn recorded_swarm_seeds_stay_cluster_runs() {
+        const CLUSTER_ERA: [u64; 6] = [38, 97, 329, 808, 1155, 3806];
         let base = base();
         let files = crate::runner::seeds::load_dir(&repo_root().join("seeds")).unwrap();
         let swarm: Vec<_> = files.iter().filter(|f| f.scenario == crate::runner::seeds::SWARM_SCENARIO).collect();
-        assert!(!swarm.is_empty());
-        for f in swarm {
+        assert!(CLUSTER_ERA.iter().all(|s| swarm.iter().any(|f| f.seed == *s)), "the cluster-era seed files are there");
+        for f in swarm.iter().filter(|f| CLUSTER_ERA.contains(&f.seed) || f.nodes.is_some() || f.schedule.is_some()) {
             assert!(draw(f.seed, &base).0.cluster.is_some(), "{}: swarm seed {} now draws a single node", f.file, f.seed);
         }
     }

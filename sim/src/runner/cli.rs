@@ -265,6 +265,9 @@ pub fn main(raw: Vec<String>) -> i32 {
                     ),
                     None => println!("  swarm: 1 node, buggify {buggify_seed:?}, workload {:?}, faults {:?}", s.workload, s.faults),
                 }
+                if let Some(g) = &r.group {
+                    println!("  group: {g:?}");
+                }
                 if r.violations.is_empty() {
                     println!("  verdict: ok");
                 }
