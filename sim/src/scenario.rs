@@ -438,7 +438,7 @@ pub fn load_dir(dir: &std::path::Path) -> Result<Vec<Scenario>, String> {
 }
 
 /// Sanity limits, so a typo fails at load time rather than as a strange run.
-fn validate(s: &Scenario) -> Result<(), String> {
+pub(crate) fn validate(s: &Scenario) -> Result<(), String> {
     if s.name.is_empty() {
         return Err("empty name".into());
     }

@@ -13,7 +13,7 @@
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use crate::scenario::{Checks, ClusterSpec, Scenario};
+use crate::scenario::{Checks, ClusterSpec, FaultMix, Scenario, WorkloadSpec};
 
 /// The scenario whose checks (and defaults) every swarm seed uses.
 pub const SWARM_BASE: &str = "replication-crash-all";
@@ -85,7 +85,91 @@ pub fn draw(seed: u64, base: &Scenario) -> (Scenario, Option<u64>) {
         default_run: false,
         ..base.clone()
     };
+    // A single broker (RF 1) is drawn last, from its own generator, so the
+    // cluster draws above stay the same for every seed that still draws a cluster.
+    let mut single = ChaCha8Rng::seed_from_u64(seed ^ 0x5741_524d_4f4e_4531);
+    if single.gen_bool(SINGLE_NODE_P) {
+        return (draw_single(seed, &mut single, scenario.duration_s), buggify);
+    }
     (scenario, buggify)
+}
+
+/// Share of swarm seeds that run one broker instead of a cluster.
+pub const SINGLE_NODE_P: f64 = 0.2;
+
+/// A single-node run (the standalone broker, RF 1): the single-node harness
+/// (`runner::simulate`) is the one with idempotent producers and a consumer
+/// group, so these are drawn here, each on about half of the runs, with the
+/// acks mix, the topic's shape and the single-node fault weights (crashes,
+/// pauses, clogs one way or both, disk write/sync/read errors, a full disk;
+/// about half off) and, with a group, member crashes and pauses. Latent
+/// corruption is never drawn: it damages synced data, and the run keeps every
+/// check (acknowledged writes readable, no duplicates, consumer order, high
+/// watermark, liveness, and the group checks when a group runs).
+fn draw_single(seed: u64, rng: &mut ChaCha8Rng, duration_s: u64) -> Scenario {
+    let weight = |rng: &mut ChaCha8Rng| if rng.gen_bool(0.5) { 0 } else { WEIGHTS[rng.gen_range(0..WEIGHTS.len())] };
+    let group_members = if rng.gen_bool(0.5) { rng.gen_range(1..=3) } else { 0 };
+    let workload = WorkloadSpec {
+        partitions: rng.gen_range(1..=4),
+        producers_acks_all: rng.gen_range(1..=3),
+        producers_acks_1: rng.gen_range(0..=2),
+        producers_acks_0: rng.gen_range(0..=1),
+        batch_records: rng.gen_range(1..=6),
+        value_bytes: rng.gen_range(16..=200),
+        consumers: rng.gen_range(0..=2),
+        produce_interval_ms: [0, 5, 10, 20][rng.gen_range(0..4)],
+        group_members,
+        idempotent: rng.gen_bool(0.5),
+        plant_unsequenced_retries: false,
+    };
+    let mut faults = FaultMix {
+        events: rng.gen_range(2..=14),
+        crash: weight(rng),
+        pause: weight(rng),
+        clog: weight(rng),
+        clog_one_way: weight(rng),
+        disk_write_errors: weight(rng),
+        disk_sync_errors: weight(rng),
+        disk_read_errors: weight(rng),
+        disk_full: weight(rng),
+        latent_corruption: 0,
+        net_latency_ms: if rng.gen_bool(0.3) { (1, rng.gen_range(2..=10)) } else { (0, 0) },
+        net_loss: if rng.gen_bool(0.2) { rng.gen_range(0.0..0.02) } else { 0.0 },
+        ..Default::default()
+    };
+    if faults.total_weight() == 0 {
+        faults.crash = 1;
+    }
+    if group_members > 0 {
+        faults.member_events = rng.gen_range(0..=8);
+        faults.member_crash = rng.gen_range(0..=2);
+        faults.member_pause = if faults.member_crash == 0 { 1 } else { rng.gen_range(0..=2) };
+    }
+    let group = group_members > 0;
+    Scenario {
+        name: format!("swarm-{seed}"),
+        description: format!("swarm seed {seed}: a single broker"),
+        duration_s,
+        nodes: 1,
+        workload,
+        cluster: None,
+        faults,
+        checks: Checks {
+            acked_readable: true,
+            unique: true,
+            consumer_order: true,
+            hw_monotonic: true,
+            valid_batches: true,
+            liveness: true,
+            offsets_monotonic: group,
+            group_assignment: group,
+            group_liveness: group,
+            ..Checks::default()
+        },
+        // Small segments on some runs, so rolls happen under the faults.
+        topic_configs: if rng.gen_bool(0.3) { [("segment.bytes".to_string(), "16384".to_string())].into() } else { Default::default() },
+        default_run: false,
+    }
 }
 
 /// Per planted bug (`sim --plant-bug NAME`), the swarm seeds `0..N` within which
@@ -131,13 +215,58 @@ mod tests {
         let base = base();
         let runs: Vec<(Scenario, Option<u64>)> = (0..32).map(|s| draw(s, &base)).collect();
         assert_eq!(draw(7, &base), runs[7]);
-        let sizes: std::collections::BTreeSet<usize> = runs.iter().map(|(s, _)| s.cluster.as_ref().unwrap().nodes).collect();
-        assert_eq!(sizes.len(), 2, "3 and 5 nodes");
-        assert!(runs.iter().all(|(s, _)| s.cluster.as_ref().unwrap().weights().contains(&0)));
+        let clusters: Vec<&ClusterSpec> = runs.iter().filter_map(|(s, _)| s.cluster.as_ref()).collect();
+        let sizes: std::collections::BTreeSet<usize> = clusters.iter().map(|c| c.nodes).collect();
+        assert_eq!(sizes, [3, 5].into(), "3 and 5 nodes");
+        assert!(clusters.iter().all(|c| c.weights().contains(&0)));
         assert!(runs.iter().any(|(_, b)| b.is_some()) && runs.iter().any(|(_, b)| b.is_none()));
-        for (s, _) in &runs {
-            let d = &s.cluster.as_ref().unwrap().data;
+        for c in clusters {
+            let d = &c.data;
             assert!(d.min_insync_replicas >= 1 && d.min_insync_replicas <= i64::from(d.replication_factor));
+            assert!(d.replication_factor as usize <= c.nodes);
+        }
+    }
+
+    /// Proves: within seeds 0..64 the swarm draws each option the issue asks for —
+    /// a single broker (standalone, RF 1) besides 3 and 5 nodes, idempotent
+    /// producers, a consumer group with member faults — and turns on the checks
+    /// that judge them (`unique` for duplicates, the three group checks).
+    #[test]
+    fn seeds_draw_single_nodes_idempotence_and_groups() {
+        let base = base();
+        let runs: Vec<Scenario> = (0..64).map(|s| draw(s, &base).0).collect();
+        let sizes: std::collections::BTreeSet<usize> = runs.iter().map(|s| s.cluster.as_ref().map_or(s.nodes, |c| c.nodes)).collect();
+        assert_eq!(sizes, [1, 3, 5].into());
+        let single: Vec<&Scenario> = runs.iter().filter(|s| s.cluster.is_none()).collect();
+        for s in &single {
+            assert_eq!(s.nodes, 1);
+            assert!(s.checks.acked_readable && s.checks.unique && s.checks.liveness, "{}: core checks on", s.name);
+            let group = s.workload.group_members > 0;
+            assert_eq!((s.checks.offsets_monotonic, s.checks.group_assignment, s.checks.group_liveness), (group, group, group));
+            assert_eq!(s.faults.latent_corruption, 0, "corruption would void acked_readable");
+            assert!(s.faults.total_weight() > 0);
+            // Every drawn run passes the scenario sanity limits.
+            crate::scenario::validate(s).unwrap();
+        }
+        assert!(single.iter().any(|s| s.workload.idempotent) && single.iter().any(|s| !s.workload.idempotent));
+        assert!(single.iter().any(|s| s.workload.group_members > 0 && s.faults.member_events > 0));
+        assert!(single.iter().any(|s| s.workload.group_members == 0));
+        assert!(single.iter().any(|s| s.workload.producers_acks_0 > 0));
+    }
+
+    /// Proves: the swarm seeds recorded in seeds/ before single-node draws existed
+    /// still draw the cluster runs they failed in (the single-node draw comes from
+    /// its own generator and misses them), and so does every seed file that
+    /// overrides `nodes` or `schedule` (those need a cluster).
+    #[test]
+    fn recorded_swarm_seeds_stay_cluster_runs() {
+        const CLUSTER_ERA: [u64; 6] = [38, 97, 329, 808, 1155, 3806];
+        let base = base();
+        let files = crate::runner::seeds::load_dir(&repo_root().join("seeds")).unwrap();
+        let swarm: Vec<_> = files.iter().filter(|f| f.scenario == crate::runner::seeds::SWARM_SCENARIO).collect();
+        assert!(CLUSTER_ERA.iter().all(|s| swarm.iter().any(|f| f.seed == *s)), "the cluster-era seed files are there");
+        for f in swarm.iter().filter(|f| CLUSTER_ERA.contains(&f.seed) || f.nodes.is_some() || f.schedule.is_some()) {
+            assert!(draw(f.seed, &base).0.cluster.is_some(), "{}: swarm seed {} now draws a single node", f.file, f.seed);
         }
     }
 }

@@ -105,6 +105,7 @@ impl Broker {
     pub(crate) fn maybe_auto_create(&mut self, name: &str) {
         if !self.config.auto_create_topics
             || self.topics.contains_key(name)
+            || self.description_unreadable(name)
             || topics::validate_name(name).is_err()
             || super::groups::is_internal(name)
         {
@@ -332,6 +333,12 @@ impl Broker {
                         return Err((error_code::TOPIC_ALREADY_EXISTS, format!("Topic '{}' is marked for deletion.", t.name)))
                     }
                     Some(_) => return Err((error_code::TOPIC_ALREADY_EXISTS, format!("Topic '{}' already exists.", t.name))),
+                    None if self.description_unreadable(&t.name) => {
+                        return Err((
+                            error_code::TOPIC_ALREADY_EXISTS,
+                            format!("Topic '{}' exists but its description could not be read; its partitions are offline.", t.name),
+                        ))
+                    }
                     None => {}
                 }
                 if !t.assignments.is_empty() && (t.num_partitions != -1 || t.replication_factor != -1) {

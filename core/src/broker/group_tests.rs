@@ -107,6 +107,35 @@ fn commits_survive_a_restart() {
     assert_eq!(find_coordinator(&mut h, c, "g").error_code, ec::NONE);
 }
 
+/// An offsets topic whose description cannot be read at start is not created
+/// anew (over the committed offsets): FindCoordinator answers
+/// COORDINATOR_NOT_AVAILABLE, and once the description reads again the commits
+/// are back. (Found by swarm seed 721, a read error during a restart.)
+#[test]
+fn unreadable_offsets_topic_is_not_created_over() {
+    let mut h = Harness::new(config());
+    let c = h.connect();
+    create(&mut h, c, "t");
+    find_coordinator(&mut h, c, "g");
+    assert_eq!(find_coordinator(&mut h, c, "g").error_code, ec::NONE);
+    assert_eq!(commit(&mut h, c, "g", "t", 9), ec::NONE);
+    let mut disk = std::mem::take(&mut h.disk);
+    let path = super::topics::meta_path(crate::group::OFFSETS_TOPIC);
+    let good = disk.files[&path].written.clone();
+    disk.files.get_mut(&path).unwrap().written = b"garbage".to_vec();
+    let mut h = Harness::with_disk(config(), disk);
+    let c = h.connect();
+    for _ in 0..2 {
+        assert_eq!(find_coordinator(&mut h, c, "g").error_code, ec::COORDINATOR_NOT_AVAILABLE);
+    }
+    let mut disk = std::mem::take(&mut h.disk);
+    assert_eq!(disk.files[&path].written, b"garbage", "the description was not replaced");
+    disk.files.get_mut(&path).unwrap().written = good;
+    let mut h = Harness::with_disk(config(), disk);
+    let c = h.connect();
+    assert_eq!(fetch_offset(&mut h, c, "g", "t"), (ec::NONE, 9));
+}
+
 /// Clients cannot write the offsets topic, and asking for it does not auto-create it.
 #[test]
 fn the_offsets_topic_is_internal() {

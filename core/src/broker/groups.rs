@@ -167,7 +167,9 @@ impl Broker {
     }
 
     fn ensure_offsets_topic(&mut self) {
-        if self.topics.contains_key(OFFSETS_TOPIC) {
+        // An offsets topic whose description could not be read at start exists:
+        // creating it anew would start empty logs over the committed offsets.
+        if self.topics.contains_key(OFFSETS_TOPIC) || self.description_unreadable(OFFSETS_TOPIC) {
             return;
         }
         let n = self.config.groups.offsets_partitions.max(1) as usize;

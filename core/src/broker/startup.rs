@@ -137,6 +137,13 @@ impl Broker {
         }
     }
 
+    /// Whether `topic` has a description on disk that could not be read at start:
+    /// the topic exists (its partitions stay offline, their files untouched), so it
+    /// must be neither auto-created nor created again over its data.
+    pub(crate) fn description_unreadable(&self, topic: &str) -> bool {
+        self.startup.broken.contains(topic)
+    }
+
     /// A directory `<topic>-<n>` whose topic has no description, or whose index is
     /// past the described partition count.
     fn is_orphan(&self, dir: &str) -> bool {

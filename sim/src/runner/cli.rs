@@ -180,6 +180,14 @@ fn print_failure(r: &SeedReport, plant_bug: Option<&str>) {
 
 /// Run and return the process exit code.
 pub fn main(raw: Vec<String>) -> i32 {
+    if let Ok(filter) = std::env::var("SIM_LOG") {
+        // Debugging aid: the core's tracing lines (no wall-clock stamps; the trace has simulated times).
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+            .without_time()
+            .with_writer(std::io::stderr)
+            .try_init();
+    }
     let args = match parse(raw) {
         Ok(a) => a,
         Err(e) => {
@@ -249,12 +257,17 @@ pub fn main(raw: Vec<String>) -> i32 {
             let r = run_seed(seed, &s, &k);
             sim_ms += r.sim_ms;
             if args.seed.is_some() {
-                let c = s.cluster.as_ref().expect("swarm runs are cluster runs");
                 println!("{}", r.summary());
-                println!(
-                    "  swarm: {} nodes, RF {}, min.insync {}, acks=all/1 producers {}/{}, loss {:.3} dup {:.3} reorder {:.3}, buggify {buggify_seed:?}, weights {:?}",
-                    c.nodes, c.data.replication_factor, c.data.min_insync_replicas, c.data.producers_acks_all, c.data.producers_acks_1, c.loss, c.duplicate, c.reorder, c.weights()
-                );
+                match s.cluster.as_ref() {
+                    Some(c) => println!(
+                        "  swarm: {} nodes, RF {}, min.insync {}, acks=all/1 producers {}/{}, loss {:.3} dup {:.3} reorder {:.3}, buggify {buggify_seed:?}, weights {:?}",
+                        c.nodes, c.data.replication_factor, c.data.min_insync_replicas, c.data.producers_acks_all, c.data.producers_acks_1, c.loss, c.duplicate, c.reorder, c.weights()
+                    ),
+                    None => println!("  swarm: 1 node, buggify {buggify_seed:?}, workload {:?}, faults {:?}", s.workload, s.faults),
+                }
+                if let Some(g) = &r.group {
+                    println!("  group: {g:?}");
+                }
                 if r.violations.is_empty() {
                     println!("  verdict: ok");
                 }

@@ -302,6 +302,11 @@ async fn simulate(seed: u64, scenario: Scenario, knobs: Knobs) -> SeedReport {
         (v, acked, failed, unknown, group, (l.idempotent_retries, l.idempotent_retries_acked))
     };
     trace.record(format!("done after {sim_ms} ms: {} violation(s)", violations.len()));
+    if std::env::var_os("SIM_TRACE").is_some() {
+        for line in trace.tail() {
+            eprintln!("{line}");
+        }
+    }
     SeedReport {
         seed,
         scenario: scenario.name.clone(),
