@@ -154,6 +154,17 @@ struct Cli {
     /// Skip reading the produced messages back.
     #[arg(long)]
     no_verify: bool,
+    /// A librdkafka property for every client of the run, `key=value` (as kcat's -X);
+    /// repeatable. Applied last, so it overrides the bench's own settings.
+    #[arg(short = 'X', long = "property", value_parser = parse_property)]
+    properties: Vec<(String, String)>,
+}
+
+fn parse_property(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_string(), v.to_string())),
+        _ => Err(format!("expected key=value, got {s:?}")),
+    }
 }
 
 fn ser_duration<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
@@ -420,7 +431,7 @@ fn consumer_config(cli: &Cli) -> ClientConfig {
         // pause, not the broker. Short, so the pause never dominates; same for every broker.
         .set("fetch.queue.backoff.ms", "5")
         .set("log_level", "4");
-    c
+    with_properties(c, cli)
 }
 
 /// What a read of `partitions` saw.
@@ -506,6 +517,14 @@ fn producer_config(cli: &Cli) -> ClientConfig {
         .set("log_level", "4");
     if let Some(b) = cli.batch_size {
         c.set("batch.size", b.to_string());
+    }
+    with_properties(c, cli)
+}
+
+/// `--property` settings on top of a client's configuration.
+fn with_properties(mut c: ClientConfig, cli: &Cli) -> ClientConfig {
+    for (k, v) in &cli.properties {
+        c.set(k, v);
     }
     c
 }
@@ -1024,6 +1043,14 @@ fn print_report(r: &Report) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn properties_are_key_value() {
+        assert_eq!(parse_property("socket.nagle.disable=true"), Ok(("socket.nagle.disable".into(), "true".into())));
+        assert_eq!(parse_property("a=b=c"), Ok(("a".into(), "b=c".into())));
+        assert!(parse_property("novalue").is_err());
+        assert!(parse_property("=x").is_err());
+    }
 
     #[test]
     fn durations() {
