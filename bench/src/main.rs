@@ -498,9 +498,30 @@ fn end_offsets_covering(cli: &Cli, partitions: usize, wanted: &BTreeMap<i32, i64
     }
 }
 
+/// How long a ListOffsets may keep failing with a retriable error (a topic just
+/// created: its partitions may have no leader for a moment) before it counts.
+const WATERMARKS_RETRY_FOR: Duration = Duration::from_secs(15);
+
 fn watermarks(cli: &Cli, partitions: usize) -> Result<Vec<(i64, i64)>, KafkaError> {
     let consumer: BaseConsumer = consumer_config(cli).create()?;
-    (0..partitions).map(|p| consumer.fetch_watermarks(&cli.topic, p as i32, META_TIMEOUT)).collect()
+    let give_up = Instant::now() + WATERMARKS_RETRY_FOR;
+    (0..partitions)
+        .map(|p| loop {
+            match consumer.fetch_watermarks(&cli.topic, p as i32, META_TIMEOUT) {
+                Err(e) if retriable(&e) && Instant::now() < give_up => std::thread::sleep(Duration::from_millis(100)),
+                other => break other,
+            }
+        })
+        .collect()
+}
+
+/// Errors a freshly created topic answers with until its partitions have leaders.
+fn retriable(e: &KafkaError) -> bool {
+    use rdkafka::types::RDKafkaErrorCode as C;
+    matches!(
+        e.rdkafka_error_code(),
+        Some(C::NotLeaderForPartition | C::LeaderNotAvailable | C::UnknownTopicOrPartition | C::UnknownPartition)
+    )
 }
 
 // ------------------------------------------------------------------- setup
