@@ -145,7 +145,6 @@ fn draw_single(seed: u64, rng: &mut ChaCha8Rng, duration_s: u64) -> Scenario {
         faults.member_crash = rng.gen_range(0..=2);
         faults.member_pause = if faults.member_crash == 0 { 1 } else { rng.gen_range(0..=2) };
     }
-    let group = group_members > 0;
     Scenario {
         name: format!("swarm-{seed}"),
         description: format!("swarm seed {seed}: a single broker"),
@@ -154,32 +153,47 @@ fn draw_single(seed: u64, rng: &mut ChaCha8Rng, duration_s: u64) -> Scenario {
         workload,
         cluster: None,
         faults,
-        checks: Checks {
-            acked_readable: true,
-            unique: true,
-            consumer_order: true,
-            hw_monotonic: true,
-            valid_batches: true,
-            liveness: true,
-            offsets_monotonic: group,
-            group_assignment: group,
-            group_liveness: group,
-            ..Checks::default()
-        },
+        checks: single_node_checks(group_members > 0),
         // Small segments on some runs, so rolls happen under the faults.
         topic_configs: if rng.gen_bool(0.3) { [("segment.bytes".to_string(), "16384".to_string())].into() } else { Default::default() },
         default_run: false,
+        schedule: None,
+    }
+}
+
+/// Every single-node check (acknowledged writes readable, no value twice,
+/// consumer order, high watermark, valid batches, liveness), and the group
+/// checks when a group runs.
+pub fn single_node_checks(group: bool) -> Checks {
+    Checks {
+        acked_readable: true,
+        unique: true,
+        consumer_order: true,
+        hw_monotonic: true,
+        valid_batches: true,
+        liveness: true,
+        offsets_monotonic: group,
+        group_assignment: group,
+        group_liveness: group,
+        ..Checks::default()
     }
 }
 
 /// Per planted bug (`sim --plant-bug NAME`), the swarm seeds `0..N` within which
 /// at least one seed must catch it (`tests::swarm_catches_planted_bugs`); each
-/// bound is the first catching seed rounded up, measured with
-/// `sim --swarm --seeds 0..200 --plant-bug NAME`.
+/// bound is the first catching seed plus one, measured with
+/// `sim --swarm --seed S --plant-bug NAME` over seeds from 0 (after single-node
+/// draws took a fifth of the seeds; `truncate-to-local-hw` is caught by 2 seeds
+/// in 0..400, the first being 185). Bounds above [`PLANTED_BUG_FAST_SEEDS`] are
+/// checked by the nightly run only (`swarm_catches_rare_planted_bugs`, ignored
+/// by default), to keep the default test run fast.
 /// `raft-ack-before-persist` and `accept-stale-fetch-epoch` are not here: no
-/// swarm seed in 0..200 catches them yet.
+/// swarm seed in 0..1000 catches them yet.
 pub const PLANTED_BUG_SEEDS: [(&str, u64); 4] =
-    [("ack-before-sync", 4), ("lagging-follower-in-sync", 4), ("never-fence-brokers", 8), ("truncate-to-local-hw", 32)];
+    [("ack-before-sync", 2), ("lagging-follower-in-sync", 3), ("never-fence-brokers", 5), ("truncate-to-local-hw", 186)];
+
+/// The largest bound the default test run checks.
+pub const PLANTED_BUG_FAST_SEEDS: u64 = 40;
 
 #[cfg(test)]
 mod tests {
@@ -190,11 +204,25 @@ mod tests {
     use chronik_core::config::Knobs;
 
     /// Proves: the swarm finds each planted bug it claims within the stated number
-    /// of seeds (some checker reports a violation, or a node panics).
+    /// of seeds (some checker reports a violation, or a node panics); the bugs
+    /// with small bounds only (see `swarm_catches_rare_planted_bugs`).
     #[test]
     fn swarm_catches_planted_bugs() {
+        catches_planted_bugs(|seeds| seeds <= PLANTED_BUG_FAST_SEEDS);
+    }
+
+    /// Proves: as `swarm_catches_planted_bugs`, for the bugs whose bound is too
+    /// many seeds for the default run (`ci/nightly` runs it:
+    /// `cargo test -p sim --release --lib -- --ignored swarm_catches_rare_planted_bugs`).
+    #[test]
+    #[ignore = "hundreds of seeds; run by ci/nightly"]
+    fn swarm_catches_rare_planted_bugs() {
+        catches_planted_bugs(|seeds| seeds > PLANTED_BUG_FAST_SEEDS);
+    }
+
+    fn catches_planted_bugs(which: impl Fn(u64) -> bool) {
         let base = base();
-        for (bug, seeds) in PLANTED_BUG_SEEDS {
+        for (bug, seeds) in PLANTED_BUG_SEEDS.into_iter().filter(|(_, seeds)| which(*seeds)) {
             let planted = knobs(Some(bug)).unwrap();
             let caught = (0..seeds).find(|seed| {
                 let (s, buggify_seed) = draw(*seed, &base);
