@@ -28,6 +28,16 @@ fn base() -> &'static Scenario {
     })
 }
 
+/// The core's knobs: none, or the planted bug `CHRONIK_FUZZ_PLANT_BUG` names (to
+/// see the target catch it; `sim --plant-bug` lists them).
+fn knobs() -> &'static Knobs {
+    static KNOBS: OnceLock<Knobs> = OnceLock::new();
+    KNOBS.get_or_init(|| {
+        let bug = std::env::var("CHRONIK_FUZZ_PLANT_BUG").ok().filter(|b| !b.is_empty());
+        sim::runner::cli::knobs(bug.as_deref()).unwrap_or_else(|e| panic!("CHRONIK_FUZZ_PLANT_BUG: {e}"))
+    })
+}
+
 fuzz_target!(|data: &[u8]| {
     guard::run(|| {
         let Ok((seed, scenario, buggify_seed)) = sim::fuzz_input::run_from_bytes(data, base()) else { return };
@@ -37,18 +47,14 @@ fuzz_target!(|data: &[u8]| {
         let s = scenario.clone();
         let run = std::thread::Builder::new()
             .stack_size(STACK_BYTES)
-            .spawn(move || sim::runner::run_seed(seed, &s, &Knobs { buggify_seed, ..Knobs::default() }))
+            .spawn(move || sim::runner::run_seed(seed, &s, &Knobs { buggify_seed, ..knobs().clone() }))
             .expect("spawn the simulation thread")
             .join();
         let r = run.unwrap_or_else(|panic| std::panic::resume_unwind(panic));
         if !r.violations.is_empty() {
             let schedule = r.cluster.as_ref().map_or_else(|| r.schedule.to_string(), |c| c.schedule.to_string());
             let violations: Vec<String> = r.violations.iter().take(10).map(|v| format!("  {v}")).collect();
-            panic!(
-                "{}\n{}\nfault schedule:\n{schedule}run: {scenario:?}\nbuggify {buggify_seed:?}",
-                r.summary(),
-                violations.join("\n")
-            );
+            panic!("{}\n{}\nfault schedule:\n{schedule}run: {scenario:?}\nbuggify {buggify_seed:?}", r.summary(), violations.join("\n"));
         }
     });
 });

@@ -9,6 +9,12 @@
 //! cluster and replication checker, taken from a base scenario (the full replication
 //! set), so a seed fails exactly as a named scenario would and replays the same way:
 //! `cargo run -p sim -- --swarm --seed N`.
+//!
+//! A fifth of the seeds ([`SINGLE_NODE_P`]) run a single broker instead (RF 1,
+//! the single-node harness), the one with idempotent producers and a consumer
+//! group: see [`draw_single`]. Draws added after the first ones come from
+//! generators of their own, so every seed that still draws a cluster draws the
+//! same cluster run as before (`tests::recorded_swarm_seeds_stay_cluster_runs`).
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
