@@ -107,7 +107,7 @@ pub fn run_from_bytes(data: &[u8], base: &Scenario) -> Result<(u64, Scenario, Op
 
 /// A single broker's clients: acks mix, idempotence, a group of 0-2 members.
 fn single_workload(u: &mut Unstructured) -> Result<WorkloadSpec> {
-    Ok(WorkloadSpec {
+    Ok(crate::swarm::paced_acks_0(WorkloadSpec {
         partitions: u.int_in_range(1..=3)?,
         producers_acks_all: u.int_in_range(1..=2)?,
         producers_acks_1: u.int_in_range(0..=1)?,
@@ -119,7 +119,7 @@ fn single_workload(u: &mut Unstructured) -> Result<WorkloadSpec> {
         group_members: u.int_in_range(0..=2)?,
         idempotent: u.arbitrary()?,
         plant_unsequenced_retries: false,
-    })
+    }))
 }
 
 /// One single-node fault, with the durations `FaultSchedule::generate` uses;
