@@ -31,6 +31,7 @@ pub mod client;
 pub mod cluster;
 pub mod disk;
 pub mod faults;
+pub mod fuzz_input;
 pub mod group_client;
 pub mod group_ledger;
 pub mod ledger;

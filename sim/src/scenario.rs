@@ -34,6 +34,11 @@ pub struct Scenario {
     /// description): the file stays, and `--scenario NAME` still runs it.
     #[serde(default = "yes")]
     pub default_run: bool,
+    /// Single-node runs: an explicit fault schedule the run takes instead of
+    /// drawing one from the seed and `faults` (the schedule fuzz target's).
+    /// Never read from a scenario file.
+    #[serde(skip)]
+    pub schedule: Option<crate::faults::FaultSchedule>,
 }
 
 fn one() -> usize {

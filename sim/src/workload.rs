@@ -777,15 +777,7 @@ mod tests {
             ledger2.lock().unwrap().set_final_readback(rb);
         });
         let ledger = Arc::try_unwrap(ledger).expect("ledger still shared").into_inner().unwrap();
-        let all = crate::scenario::Checks {
-            acked_readable: true,
-            unique: true,
-            consumer_order: true,
-            hw_monotonic: true,
-            valid_batches: true,
-            liveness: true,
-            ..Default::default()
-        };
+        let all = crate::swarm::single_node_checks(false);
         let v = crate::check::run_checks(&all, &ledger);
         (ledger, v)
     }

@@ -130,18 +130,7 @@ mod tests {
     // Proves: a clean history passes every checker.
     #[test]
     fn clean_history_passes_all() {
-        let all = Checks {
-            acked_readable: true,
-            unique: true,
-            consumer_order: true,
-            hw_monotonic: true,
-            valid_batches: true,
-            liveness: true,
-            offsets_monotonic: true,
-            group_assignment: true,
-            group_liveness: true,
-            ..Default::default()
-        };
+        let all: Checks = crate::swarm::single_node_checks(true);
         assert_eq!(run_checks(&all, &clean_ledger()), vec![]);
     }
 }

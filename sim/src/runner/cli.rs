@@ -50,6 +50,8 @@ struct Args {
     same_checker: bool,
     shrink_runs: Option<usize>,
     shrink_secs: Option<u64>,
+    /// Replay one input of the schedule fuzz target (`crate::fuzz_input`).
+    fuzz_input: Option<PathBuf>,
 }
 
 fn parse(args: Vec<String>) -> Result<Args, String> {
@@ -76,6 +78,7 @@ fn parse(args: Vec<String>) -> Result<Args, String> {
             "--scenario" => a.scenario = Some(value("--scenario")?),
             "--plant-bug" => a.plant_bug = Some(value("--plant-bug")?),
             "--swarm" => a.swarm = true,
+            "--fuzz-input" => a.fuzz_input = Some(PathBuf::from(value("--fuzz-input")?)),
             "--shrink" => a.shrink = true,
             "--bug" => a.bug = Some(value("--bug")?),
             "--out" => a.out = Some(PathBuf::from(value("--out")?)),
@@ -89,7 +92,7 @@ fn parse(args: Vec<String>) -> Result<Args, String> {
             }
             other => {
                 return Err(format!(
-                    "unknown argument {other:?} (use --seed N, --seeds A..B, --scenario NAME, --swarm, --plant-bug NAME (see PLANTED_BUGS), --shrink [--bug TEXT] [--out DIR] [--same-checker] [--shrink-runs N] [--shrink-secs S])"
+                    "unknown argument {other:?} (use --seed N, --seeds A..B, --scenario NAME, --swarm, --fuzz-input FILE, --plant-bug NAME (see PLANTED_BUGS), --shrink [--bug TEXT] [--out DIR] [--same-checker] [--shrink-runs N] [--shrink-secs S])"
                 ))
             }
         }
@@ -152,6 +155,9 @@ pub fn commit_seed(commit: &str) -> Option<u64> {
 
 fn repro(seed: u64, scenario: &str, plant_bug: Option<&str>) -> String {
     let bug = plant_bug.map(|b| format!(" --plant-bug {b}")).unwrap_or_default();
+    if scenario.starts_with("fuzz-") {
+        return "cargo run -p sim -- --fuzz-input <the fuzz input file>".into();
+    }
     if scenario.starts_with("swarm-") {
         return format!("cargo test -p sim --test sim -- --swarm --seed {seed}{bug}");
     }
@@ -238,6 +244,10 @@ pub fn main(raw: Vec<String>) -> i32 {
 
     if args.shrink {
         return shrink_main(&args, &all, &knobs);
+    }
+
+    if let Some(path) = &args.fuzz_input {
+        return fuzz_input_main(path, &all, &knobs);
     }
 
     if args.swarm {
@@ -515,6 +525,34 @@ fn commit_seed_run(all: &[Scenario], passed: &mut u64, failed: &mut u64) {
         print_failure(&r, None);
         println!("FAILED commit seed: swarm seed {seed} ({from}); shrink it: {cmd} --shrink --bug \"...\"");
     }
+}
+
+/// `--fuzz-input FILE`: the run a `cluster_schedule` fuzz input describes (a
+/// crash artifact, a corpus entry), printed and judged as a single seed is.
+fn fuzz_input_main(path: &Path, all: &[Scenario], knobs: &Knobs) -> i32 {
+    let Some(base) = all.iter().find(|s| s.name == crate::swarm::SWARM_BASE) else {
+        eprintln!("sim: the swarm's base scenario {} is missing", crate::swarm::SWARM_BASE);
+        return 2;
+    };
+    let run =
+        std::fs::read(path).map_err(|e| e.to_string()).and_then(|b| crate::fuzz_input::run_from_bytes(&b, base).map_err(|e| e.to_string()));
+    let (seed, s, buggify_seed) = match run {
+        Ok(run) => run,
+        Err(e) => {
+            eprintln!("sim: {}: {e}", path.display());
+            return 2;
+        }
+    };
+    println!("{}: seed {seed}, buggify {buggify_seed:?}\n  run: {s:?}", path.display());
+    let r = run_seed(seed, &s, &Knobs { buggify_seed, ..knobs.clone() });
+    println!("{}", r.summary());
+    if r.violations.is_empty() {
+        println!("  fault schedule:\n{}", schedule_of(&r));
+        println!("  verdict: ok");
+        return 0;
+    }
+    print_failure(&r, None);
+    1
 }
 
 /// `--shrink`: shrink the failing run of `--seed`, print the minimal schedule,

@@ -244,7 +244,7 @@ pub async fn simulate(seed: u64, scenario: Scenario, knobs: Knobs) -> SeedReport
     let t0 = madsim::time::Instant::now();
 
     let net_node = handle.create_node().name("peer-net").ip(IpAddr::V4(Ipv4Addr::new(10, 0, 2, 1))).build();
-    let net = PeerNet::new(seed, n, links(&spec), net_node, trace.clone());
+    let net = PeerNet::new(seed, n, links(&spec), net_node.clone(), trace.clone());
     let log = ClusterLog::new();
     let voters: Vec<NodeId> = (0..n).map(|i| NodeId(i as i32)).collect();
     let mut nodes = Vec::new();
@@ -463,12 +463,15 @@ pub async fn simulate(seed: u64, scenario: Scenario, knobs: Knobs) -> SeedReport
             eprintln!("{line}");
         }
     }
+    // The trace is complete before the nodes are killed.
+    let (trace_hash, trace_lines) = (trace.hash(), trace.lines());
+    super::release(&handle, cluster.nodes.iter().chain([&machine, &net_node]), &cluster.disks);
     SeedReport {
         seed,
         scenario: scenario.name.clone(),
         schedule: FaultSchedule::default(),
-        trace_hash: trace.hash(),
-        trace_lines: trace.lines(),
+        trace_hash,
+        trace_lines,
         violations,
         sim_ms,
         wall: Duration::ZERO,
