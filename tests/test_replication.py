@@ -363,6 +363,15 @@ def test_acked_writes_survive_leader_kill(replicated, idempotent):
                           f"{next((i for i, (a, b) in enumerate(zip(again, log)) if a != b), min(len(again), len(log)))}")
 
 
+def formed_with_rf3_topic(nodes, prefix: str, min_insync: int):
+    """Wait for the cluster to form, create an RF=3 topic; (controller id, topic, leader)."""
+    by_id = {n.node_id: n for n in nodes}
+    controller = wait_formed(nodes)
+    topic = unique_topic(prefix)
+    p = create_rf3(nodes, topic, min_insync=min_insync)
+    return controller, topic, by_id[p.leader]
+
+
 def pick_follower(nodes, leader: Broker, controller: int) -> Broker:
     """A follower of the partition to kill: not the controller if we can help it, so that
     no Raft election is needed on top of the ISR change under test."""
@@ -414,11 +423,7 @@ def test_not_enough_replicas(replicated):
     the leader is accepted and readable; once the follower is back in the ISR, acks=all is
     acknowledged again."""
     nodes = replicated
-    by_id = {n.node_id: n for n in nodes}
-    controller = wait_formed(nodes)
-    topic = unique_topic("repl-nerr")
-    p = create_rf3(nodes, topic, min_insync=3)
-    leader = by_id[p.leader]
+    controller, topic, leader = formed_with_rf3_topic(nodes, "repl-nerr", min_insync=3)
 
     err, off = produce_one(bootstrap_of(nodes), topic, b"full-isr", "all")
     assert (err, off) == (None, 0), f"acks=all with the ISR full: error {err}, offset {off}"
@@ -468,11 +473,7 @@ def test_writes_with_an_idle_follower_dead(replicated):
     produce is acknowledged (within its 5 s timeout) and an acks=1 record becomes readable
     (the high watermark moves on without the dead follower)."""
     nodes = replicated
-    by_id = {n.node_id: n for n in nodes}
-    controller = wait_formed(nodes)
-    topic = unique_topic("repl-idle")
-    p = create_rf3(nodes, topic, min_insync=2)
-    leader = by_id[p.leader]
+    controller, topic, leader = formed_with_rf3_topic(nodes, "repl-idle", min_insync=2)
     err, off = produce_one(bootstrap_of(nodes), topic, b"full-isr", "all")
     assert (err, off) == (None, 0), f"acks=all with the ISR full: error {err}, offset {off}"
 
@@ -507,11 +508,7 @@ def test_wiped_follower_rejoins_without_loss(replicated):
     rejoins the ISR; after that the leader is SIGKILLed, and every record acknowledged with
     acks=all before the wipe is read back, in order, from the new leader."""
     nodes = replicated
-    by_id = {n.node_id: n for n in nodes}
-    controller = wait_formed(nodes)
-    topic = unique_topic("repl-wipe")
-    p = create_rf3(nodes, topic, min_insync=2)
-    leader = by_id[p.leader]
+    controller, topic, leader = formed_with_rf3_topic(nodes, "repl-wipe", min_insync=2)
     acked = [f"wiped-{i}".encode() for i in range(30)]
     for v in acked:
         assert raw_produce(leader, topic, v, acks=-1) == 0, f"acks=all of {v!r} refused"

@@ -335,18 +335,11 @@ pub fn fit_to(schedule: &ClusterSchedule, n: usize) -> ClusterSchedule {
         .iter()
         .filter_map(|(at, f)| {
             let mut f = f.clone();
+            if let Some(fallback) = f.fallback_mut() {
+                *fallback %= n;
+            }
             let keep = match &mut f {
                 ClusterFault::Crash { node, .. } => *node < n,
-                ClusterFault::CrashLeader { fallback, .. }
-                | ClusterFault::IsolateLeader { fallback, .. }
-                | ClusterFault::CrashPartitionLeader { fallback, .. }
-                | ClusterFault::IsolatePartitionLeader { fallback, .. }
-                | ClusterFault::OneWayPartitionLeader { fallback, .. }
-                | ClusterFault::LeaderChurn { fallback, .. }
-                | ClusterFault::IsrShrinkCrash { fallback, .. } => {
-                    *fallback %= n;
-                    true
-                }
                 ClusterFault::Partition { groups, .. } => {
                     for g in groups.iter_mut() {
                         g.retain(|x| *x < n);

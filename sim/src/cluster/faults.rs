@@ -72,6 +72,25 @@ pub enum ClusterFault {
     StaleFollowerReelect { fallback: usize, leader_down_ms: u64, lead_ms: u64, second_down_ms: u64 },
 }
 
+impl ClusterFault {
+    /// The node a fault aimed at a leader falls back to when no leader is known;
+    /// `None` for faults that name no fallback. One list, so that checking a
+    /// schedule against a cluster size and refitting it to one cannot drift apart.
+    pub fn fallback_mut(&mut self) -> Option<&mut usize> {
+        match self {
+            ClusterFault::CrashLeader { fallback, .. }
+            | ClusterFault::IsolateLeader { fallback, .. }
+            | ClusterFault::CrashPartitionLeader { fallback, .. }
+            | ClusterFault::IsolatePartitionLeader { fallback, .. }
+            | ClusterFault::OneWayPartitionLeader { fallback, .. }
+            | ClusterFault::LeaderChurn { fallback, .. }
+            | ClusterFault::IsrShrinkCrash { fallback, .. }
+            | ClusterFault::StaleFollowerReelect { fallback, .. } => Some(fallback),
+            _ => None,
+        }
+    }
+}
+
 /// One step of [`ClusterFault::LeaderChurn`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -115,18 +134,7 @@ impl ClusterSchedule {
             let bad = |what: &str| Err(format!("t={at}ms {f:?}: {what} (cluster of {nodes} nodes)"));
             match f {
                 ClusterFault::Crash { node, .. } if *node >= nodes => return bad("no such node"),
-                ClusterFault::CrashLeader { fallback, .. }
-                | ClusterFault::IsolateLeader { fallback, .. }
-                | ClusterFault::CrashPartitionLeader { fallback, .. }
-                | ClusterFault::IsolatePartitionLeader { fallback, .. }
-                | ClusterFault::OneWayPartitionLeader { fallback, .. }
-                | ClusterFault::LeaderChurn { fallback, .. }
-                | ClusterFault::IsrShrinkCrash { fallback, .. }
-                | ClusterFault::StaleFollowerReelect { fallback, .. }
-                    if *fallback >= nodes =>
-                {
-                    return bad("no such fallback node")
-                }
+                _ if f.clone().fallback_mut().is_some_and(|fallback| *fallback >= nodes) => return bad("no such fallback node"),
                 ClusterFault::Partition { groups, .. } if groups.iter().flatten().any(|n| *n >= nodes) => return bad("no such node"),
                 ClusterFault::OneWay { from, to, .. } if from.iter().chain(to).any(|n| *n >= nodes) => return bad("no such node"),
                 ClusterFault::OneWay { from, to, .. } if from.is_empty() || to.is_empty() => return bad("a one-way cut needs both sides"),
