@@ -333,8 +333,6 @@ pub struct Writer {
     /// Finished chunks before `buf`: written bytes, then shared record data
     /// ([`Writer::nullable_records`]) that is referenced, not copied.
     chunks: Vec<Chunk>,
-    /// Bytes in `chunks`.
-    chunks_len: usize,
     /// Compact encodings and tagged fields (set per message from its version).
     pub flexible: bool,
 }
@@ -368,12 +366,12 @@ impl Default for Writer {
 
 impl Writer {
     pub fn new() -> Writer {
-        Writer { buf: BytesMut::with_capacity(256), chunks: Vec::new(), chunks_len: 0, flexible: false }
+        Writer { buf: BytesMut::with_capacity(256), chunks: Vec::new(), flexible: false }
     }
 
     /// Bytes written so far, shared record data included.
     pub fn len(&self) -> usize {
-        self.chunks_len + self.buf.len()
+        self.chunks.iter().map(|c| c.bytes().len()).sum::<usize>() + self.buf.len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -515,7 +513,6 @@ impl Writer {
         match v {
             Some(b) if b.len() >= SHARED_RECORDS_BYTES_MIN => {
                 self.length(Some(b.len()), true);
-                self.chunks_len += self.buf.len() + b.len();
                 self.chunks.push(Chunk::Written(self.buf.split()));
                 self.chunks.push(Chunk::Shared(b.clone()));
             }
