@@ -155,6 +155,7 @@ fn cluster_data(u: &mut Unstructured, nodes: usize) -> Result<DataSpec> {
         producers_acks_all: u.int_in_range(1..=2)?,
         producers_acks_1: u.int_in_range(0..=1)?,
         consumers: u.int_in_range(0..=1)?,
+        idempotent: u.arbitrary()?,
         ..DataSpec::default()
     })
 }

@@ -89,6 +89,20 @@ impl Ledger {
         assert!(previous.is_none(), "value {value} produced twice (workload bug)");
     }
 
+    /// Record the outcome of one batch: its values in order, an Acked outcome
+    /// being the batch's base offset (the i-th value is at base + i).
+    pub fn record_batch(&mut self, values: &[String], outcome: &Outcome) {
+        for (i, v) in values.iter().enumerate() {
+            let o = match outcome {
+                Outcome::Acked { partition, offset, acks } => {
+                    Outcome::Acked { partition: *partition, offset: offset + i as i64, acks: *acks }
+                }
+                other => other.clone(),
+            };
+            self.record_outcome(v, o);
+        }
+    }
+
     /// Record one fetch answer for one partition: its high watermark and the
     /// records it carried that the consumer kept.
     pub fn record_fetch(&mut self, consumer: usize, partition: i32, high_watermark: i64, records: &[(i64, String)]) {

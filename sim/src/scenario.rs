@@ -132,6 +132,11 @@ pub struct DataSpec {
     /// and regrows within a seed).
     #[serde(default = "replica_lag_time_max_ms")]
     pub replica_lag_time_max_ms: i64,
+    /// The acks=all producers are idempotent (`cluster::data::run_idempotent_producer`):
+    /// they retry a batch with the same sequence across leader changes, and a
+    /// retry must never be written twice.
+    #[serde(default)]
+    pub idempotent: bool,
 }
 
 impl Default for DataSpec {
@@ -147,6 +152,7 @@ impl Default for DataSpec {
             consumers: 1,
             produce_interval_ms: produce_interval_ms(),
             replica_lag_time_max_ms: replica_lag_time_max_ms(),
+            idempotent: false,
         }
     }
 }
@@ -186,6 +192,12 @@ pub struct ClusterSpec {
     /// Clients of the topics workload.
     #[serde(default = "one")]
     pub clients: usize,
+    /// Data runs: clients of the topics workload beside the data clients, so
+    /// Raft keeps appending metadata records (new topics, their leaders) while
+    /// the faults hit; the data clients alone append little once the topic
+    /// exists. The swarm draws it (0 in scenario files unless set).
+    #[serde(default)]
+    pub topic_clients: usize,
     /// Peer links: base latency and jitter (ms), and the steady loss,
     /// duplication and reordering probabilities.
     #[serde(default = "two")]
@@ -525,6 +537,9 @@ fn validate_cluster(s: &Scenario, c: &ClusterSpec) -> Result<(), String> {
     }
     if !data && (k.replica_hw || k.replica_agreement || k.truncation || k.replication_liveness) {
         return Err("replication checks need cluster.workload = \"data\"".into());
+    }
+    if !data && c.topic_clients > 0 {
+        return Err("cluster.topic_clients is for data runs (a topics run sets cluster.clients)".into());
     }
     if !data && c.total_weight() != c.metadata_weight() {
         return Err("partition faults need cluster.workload = \"data\"".into());

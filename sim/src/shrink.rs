@@ -420,6 +420,7 @@ mod tests {
             bug: "a \"quoted\" line".into(),
             nodes: Some(3),
             duration_s: Some(7),
+            swarm_draws: Some(2),
             schedule: Some(sched.to_entries()),
         };
         let text = f.to_toml();
@@ -495,6 +496,7 @@ mod tests {
             bug: "planted ack-before-sync".into(),
             nodes: None,
             duration_s: (m.duration_s != o.duration_s).then_some(m.duration_s),
+            swarm_draws: None,
             schedule: Some(m.schedule.to_entries()),
         };
         let path = seeds::write_new(&dir, &f, "leader-churn-shrunk", "# test\n").unwrap();

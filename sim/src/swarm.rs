@@ -13,8 +13,17 @@
 //! A fifth of the seeds ([`SINGLE_NODE_P`]) run a single broker instead (RF 1,
 //! the single-node harness), the one with idempotent producers and a consumer
 //! group: see [`draw_single`]. Draws added after the first ones come from
-//! generators of their own, so every seed that still draws a cluster draws the
-//! same cluster run as before (`tests::recorded_swarm_seeds_stay_cluster_runs`).
+//! generators of their own, so adding one changes only the seeds that draw it
+//! (`tests::recorded_swarm_seeds_stay_cluster_runs`).
+//!
+//! Draws that change what a seed runs come with a new draw generation
+//! ([`DRAWS`]): a seed file records the generation it failed under
+//! (`swarm_draws`, 1 when absent) and replays with [`draw_as`], so the corpus
+//! keeps replaying the runs it failed in. Generation 2 added, so that the swarm
+//! itself reaches the planted bugs the base mix could not: topic-creating
+//! clients beside the data clients (metadata records in flight while nodes
+//! crash: `raft-ack-before-persist`), a seven-broker stale-follower profile
+//! (`accept-stale-fetch-epoch`), and idempotent acks=all producers in clusters.
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -27,8 +36,17 @@ pub const SWARM_BASE: &str = "replication-crash-all";
 /// Weights a drawn fault kind may get; a kind is off with probability 1/2.
 const WEIGHTS: [u32; 5] = [1, 2, 5, 10, 20];
 
-/// The run of swarm seed `seed`, built on `base`, and the BUGGIFY seed for its brokers.
+/// The swarm's current draw generation (see the module doc).
+pub const DRAWS: u32 = 2;
+
+/// The run of swarm seed `seed`, built on `base`, and the BUGGIFY seed for its
+/// brokers, as the current generation draws it.
 pub fn draw(seed: u64, base: &Scenario) -> (Scenario, Option<u64>) {
+    draw_as(seed, base, DRAWS)
+}
+
+/// The run of swarm seed `seed` as draw generation `generation` drew it.
+pub fn draw_as(seed: u64, base: &Scenario, generation: u32) -> (Scenario, Option<u64>) {
     // Not the seed itself: the run's own generator starts from it.
     let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5741_524d_5357_4152);
     let base_cluster = base.cluster.clone().expect("the swarm base is a cluster scenario");
@@ -82,10 +100,28 @@ pub fn draw(seed: u64, base: &Scenario) -> (Scenario, Option<u64>) {
         // A long crash is judged only in a quiet stretch (`check::leader_failover`).
         c.events = c.events.min(3);
     }
+    let drawn_duration_s = rng.gen_range(10..=25);
+    let mut duration_s = drawn_duration_s;
+    if generation >= 2 {
+        // Clients creating topics beside the data clients, so metadata records
+        // are in flight while the faults hit (a vote or append acknowledged
+        // before it is synced shows only then).
+        let mut meta = ChaCha8Rng::seed_from_u64(seed ^ 0x5741_524d_544f_504d);
+        if meta.gen_bool(TOPIC_CLIENTS_P) {
+            c.topic_clients = meta.gen_range(1..=3);
+        }
+        let mut idem = ChaCha8Rng::seed_from_u64(seed ^ 0x5741_524d_4944_454d);
+        c.data.idempotent = idem.gen_bool(IDEMPOTENT_P);
+        let mut stale = ChaCha8Rng::seed_from_u64(seed ^ 0x5741_524d_5354_414e);
+        if stale.gen_bool(STALE_FOLLOWER_P) {
+            stale_follower_profile(&mut c, &mut stale);
+            duration_s = duration_s.max(STALE_FOLLOWER_DURATION_S);
+        }
+    }
     let scenario = Scenario {
         name: format!("swarm-{seed}"),
         description: format!("swarm seed {seed}, drawn from {}", base.name),
-        duration_s: rng.gen_range(10..=25),
+        duration_s,
         cluster: Some(c),
         checks: Checks { leader_failover: true, ..base.checks.clone() },
         default_run: false,
@@ -95,9 +131,43 @@ pub fn draw(seed: u64, base: &Scenario) -> (Scenario, Option<u64>) {
     // cluster draws above stay the same for every seed that still draws a cluster.
     let mut single = ChaCha8Rng::seed_from_u64(seed ^ 0x5741_524d_4f4e_4531);
     if single.gen_bool(SINGLE_NODE_P) {
-        return (draw_single(seed, &mut single, scenario.duration_s), buggify);
+        return (draw_single(seed, &mut single, drawn_duration_s), buggify);
     }
     (scenario, buggify)
+}
+
+/// Share of cluster seeds whose data run also has topic-creating clients.
+pub const TOPIC_CLIENTS_P: f64 = 0.3;
+
+/// Share of cluster seeds whose acks=all producers are idempotent.
+pub const IDEMPOTENT_P: f64 = 0.5;
+
+/// Share of cluster seeds drawn as [`stale_follower_profile`].
+pub const STALE_FOLLOWER_P: f64 = 0.15;
+
+/// Least duration of a stale-follower run: the fault takes 25-35 s from its start.
+const STALE_FOLLOWER_DURATION_S: u64 = 30;
+
+/// Seven brokers with the stale-follower fault dominant
+/// (`ClusterFault::StaleFollowerReelect`). That fault needs a shape no other
+/// draw gives: a metadata quorum without the partition's leader and its two
+/// followers (7 nodes), RF 3 with min.insync.replicas 2 (the fenced follower
+/// is kept in the ISR as its second member), and a replica lag long enough that
+/// the ISR does not shrink on its own meanwhile. Any other drawn weights stay,
+/// so other faults may still land in between; the network's steady loss,
+/// duplication and reordering, the acks mix (with an acks=1 producer at
+/// least) and BUGGIFY stay as drawn.
+fn stale_follower_profile(c: &mut ClusterSpec, rng: &mut ChaCha8Rng) {
+    c.nodes = 7;
+    c.data.replication_factor = 3;
+    c.data.min_insync_replicas = 2;
+    c.data.replica_lag_time_max_ms = 30_000;
+    // The leader's unsynced tail, which the fault needs the stale follower to
+    // hold, comes from acks=1 writes.
+    c.data.producers_acks_1 = c.data.producers_acks_1.max(1);
+    c.events = rng.gen_range(1..=2);
+    let others = c.total_weight() - u64::from(c.stale_follower_reelect);
+    c.stale_follower_reelect = u32::try_from(others.max(1) * 4).unwrap_or(u32::MAX);
 }
 
 /// Share of swarm seeds that run one broker instead of a cluster.
@@ -204,20 +274,28 @@ pub fn single_node_checks(group: bool) -> Checks {
 /// Per planted bug (`sim --plant-bug NAME`), the swarm seeds `0..N` within which
 /// at least one seed must catch it (`tests::swarm_catches_planted_bugs`); each
 /// bound is the first catching seed plus one, measured with
-/// `sim --swarm --seed S --plant-bug NAME` over seeds from 0 (after single-node
-/// draws took a fifth of the seeds; `truncate-to-local-hw` is caught by 2 seeds
-/// in 0..400, the first being 185). Bounds above [`PLANTED_BUG_FAST_SEEDS`] are
-/// checked by the nightly run only (`swarm_catches_rare_planted_bugs`, ignored
-/// by default), to keep the default test run fast.
-/// `raft-ack-before-persist` and `accept-stale-fetch-epoch` are not here: no
-/// swarm seed in 0..200 catches them yet; [`PLANTED_BUG_SCENARIO_SEEDS`] names
-/// the scenarios that do.
-pub const PLANTED_BUG_SEEDS: [(&str, u64); 4] =
-    [("ack-before-sync", 2), ("lagging-follower-in-sync", 3), ("never-fence-brokers", 5), ("truncate-to-local-hw", 186)];
+/// `sim --swarm --seed S --plant-bug NAME` over seeds from 0 (draw generation 2). Bounds above
+/// [`PLANTED_BUG_FAST_SEEDS`] are checked by the nightly run only
+/// (`swarm_catches_rare_planted_bugs`, ignored by default), to keep the
+/// default test run fast. The rare three need a draw a seed makes seldom:
+/// `truncate-to-local-hw` a follower's truncation racing the high watermark,
+/// `raft-ack-before-persist` topic clients (TOPIC_CLIENTS_P) and crashes of
+/// the voters that acknowledged their records, `accept-stale-fetch-epoch` the
+/// stale-follower profile (STALE_FOLLOWER_P) and, within it, a leader tail
+/// that only the stale follower held.
+pub const PLANTED_BUG_SEEDS: [(&str, u64); 6] = [
+    ("ack-before-sync", 2),
+    ("lagging-follower-in-sync", 7),
+    ("never-fence-brokers", 5),
+    ("truncate-to-local-hw", 421),
+    ("raft-ack-before-persist", 152),
+    ("accept-stale-fetch-epoch", 311),
+];
 
-/// The planted bugs the swarm misses, each with a named scenario whose seeds
-/// `0..N` catch it (the first catching seed plus one, measured as above with
-/// `sim --scenario NAME --seed S --plant-bug BUG`):
+/// The same bugs the rare draws catch, each also with a named scenario whose
+/// seeds `0..N` catch it (the first catching seed plus one, measured with
+/// `sim --scenario NAME --seed S --plant-bug BUG`), so that the default run
+/// checks one of them quickly and the nightly the other:
 /// - `raft-ack-before-persist` (a Raft vote or append acknowledged before it
 ///   is synced): `cluster-five-mixed`, whose topics workload keeps metadata
 ///   entries in flight while leaders crash, first at seed 4 (a node panics in
@@ -287,7 +365,10 @@ mod tests {
         assert_eq!(draw(7, &base), runs[7]);
         let clusters: Vec<&ClusterSpec> = runs.iter().filter_map(|(s, _)| s.cluster.as_ref()).collect();
         let sizes: std::collections::BTreeSet<usize> = clusters.iter().map(|c| c.nodes).collect();
-        assert_eq!(sizes, [3, 5].into(), "3 and 5 nodes");
+        assert!(
+            sizes.is_superset(&[3, 5].into()) && sizes.is_subset(&[3, 5, 7].into()),
+            "3 and 5 nodes (7 for the stale-follower profile): {sizes:?}"
+        );
         assert!(clusters.iter().all(|c| c.weights().contains(&0)));
         assert!(runs.iter().any(|(_, b)| b.is_some()) && runs.iter().any(|(_, b)| b.is_none()));
         for c in clusters {
@@ -297,8 +378,29 @@ mod tests {
         }
     }
 
+    /// Proves: within seeds 0..128 some cluster runs draw topic clients beside
+    /// the data clients and some the seven-broker stale-follower profile with
+    /// the shape that fault needs; every drawn cluster run is a valid scenario.
+    #[test]
+    fn seeds_draw_topic_clients_and_the_stale_follower_profile() {
+        let base = base();
+        let runs: Vec<Scenario> = (0..128).map(|s| draw(s, &base).0).collect();
+        let clusters: Vec<&ClusterSpec> = runs.iter().filter_map(|s| s.cluster.as_ref()).collect();
+        for s in runs.iter().filter(|s| s.cluster.is_some()) {
+            crate::scenario::validate(s).unwrap_or_else(|e| panic!("{}: {e}", s.name));
+        }
+        assert!(clusters.iter().any(|c| c.topic_clients > 0) && clusters.iter().any(|c| c.topic_clients == 0));
+        let stale: Vec<&&ClusterSpec> = clusters.iter().filter(|c| c.stale_follower_reelect > 0).collect();
+        assert!(!stale.is_empty());
+        for c in stale {
+            assert_eq!((c.nodes, c.data.replication_factor, c.data.min_insync_replicas), (7, 3, 2));
+            assert!(c.data.producers_acks_1 >= 1 && c.data.replica_lag_time_max_ms >= 30_000);
+            assert!(u64::from(c.stale_follower_reelect) > c.total_weight() / 2, "the stale-follower fault dominates");
+        }
+    }
+
     /// Proves: within seeds 0..64 the swarm draws each option the issue asks for —
-    /// a single broker (standalone, RF 1) besides 3 and 5 nodes, idempotent
+    /// a single broker (standalone, RF 1) besides 3, 5 (and 7) nodes, idempotent
     /// producers, a consumer group with member faults — and turns on the checks
     /// that judge them (`unique` for duplicates, the three group checks).
     #[test]
@@ -306,7 +408,7 @@ mod tests {
         let base = base();
         let runs: Vec<Scenario> = (0..64).map(|s| draw(s, &base).0).collect();
         let sizes: std::collections::BTreeSet<usize> = runs.iter().map(|s| s.cluster.as_ref().map_or(s.nodes, |c| c.nodes)).collect();
-        assert_eq!(sizes, [1, 3, 5].into());
+        assert_eq!(sizes, [1, 3, 5, 7].into(), "7: the stale-follower profile");
         let single: Vec<&Scenario> = runs.iter().filter(|s| s.cluster.is_none()).collect();
         for s in &single {
             assert_eq!(s.nodes, 1);
@@ -337,7 +439,15 @@ mod tests {
         let swarm: Vec<_> = files.iter().filter(|f| f.scenario == crate::runner::seeds::SWARM_SCENARIO).collect();
         assert!(CLUSTER_ERA.iter().all(|s| swarm.iter().any(|f| f.seed == *s)), "the cluster-era seed files are there");
         for f in swarm.iter().filter(|f| CLUSTER_ERA.contains(&f.seed) || f.nodes.is_some() || f.schedule.is_some()) {
-            assert!(draw(f.seed, &base).0.cluster.is_some(), "{}: swarm seed {} now draws a single node", f.file, f.seed);
+            let (s, _) = draw(f.seed, &base);
+            let c = s.cluster.unwrap_or_else(|| panic!("{}: swarm seed {} now draws a single node", f.file, f.seed));
+            assert_eq!(c.topic_clients, 0, "{}: swarm seed {} now draws topic clients", f.file, f.seed);
+            assert!(
+                c.nodes <= 5 && c.stale_follower_reelect == 0,
+                "{}: swarm seed {} now draws the stale-follower profile",
+                f.file,
+                f.seed
+            );
         }
     }
 }

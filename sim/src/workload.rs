@@ -96,16 +96,25 @@ pub(crate) fn partition_response<'a>(resp: &'a ProduceResponse, topic: &str, par
 /// The next batch of a producer: its values (unpadded, as the ledger holds
 /// them) and the records carrying them, stamped with the simulated time.
 fn next_values(p: &ProducerSpec, seq: &mut u64) -> (Vec<String>, Vec<Record>) {
-    let values: Vec<String> = (0..p.batch_records)
+    stamped_values(p.id, p.batch_records, p.value_bytes, seq)
+}
+
+/// `count` new values of producer `id` (numbered on from `seq`) and their
+/// records, padded to `value_bytes` and stamped with the simulated wall time,
+/// as a real client stamps CreateTime. A stamp of 0 would make every batch
+/// look decades old to the brokers: time retention would delete it, and its
+/// idempotent producer would expire at the next retention check.
+pub fn stamped_values(id: usize, count: usize, value_bytes: usize, seq: &mut u64) -> (Vec<String>, Vec<Record>) {
+    let values: Vec<String> = (0..count)
         .map(|_| {
             *seq += 1;
-            value_name(p.id, *seq - 1)
+            value_name(id, *seq - 1)
         })
         .collect();
     let now_ms = madsim::time::TimeHandle::current().now_time().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64);
     let recs = values
         .iter()
-        .map(|v| Record { timestamp: now_ms, value: Some(Bytes::from(pad_value(v, p.value_bytes))), ..Default::default() })
+        .map(|v| Record { timestamp: now_ms, value: Some(Bytes::from(pad_value(v, value_bytes))), ..Default::default() })
         .collect();
     (values, recs)
 }
@@ -384,18 +393,7 @@ pub async fn run_idempotent_producer(ctx: WorkloadCtx, p: ProducerSpec) {
             }
             sleep(BACKOFF_MIN).await;
         }
-        {
-            let mut l = lock(&ctx.ledger);
-            for (i, v) in values.iter().enumerate() {
-                let o = match &outcome {
-                    Outcome::Acked { partition, offset, acks } => {
-                        Outcome::Acked { partition: *partition, offset: offset + i as i64, acks: *acks }
-                    }
-                    other => other.clone(),
-                };
-                l.record_outcome(v, o);
-            }
-        }
+        lock(&ctx.ledger).record_batch(&values, &outcome);
         match outcome {
             Outcome::Acked { .. } => {
                 sequences.insert(partition, base_sequence.wrapping_add(values.len() as i32) & i32::MAX);

@@ -19,6 +19,9 @@
 //!   never a client retry. A refusal that may have written the batch
 //!   (REQUEST_TIMED_OUT, NOT_ENOUGH_REPLICAS_AFTER_APPEND) is recorded as
 //!   Unknown, not Failed.
+//! - **Idempotent producers** (`idempotent`, in place of the acks=all ones)
+//!   retry each batch with its sequence until acknowledged, across leader
+//!   changes: [`run_idempotent_producer`].
 //! - **Consumers** read every partition from offset 0 from its leader and record
 //!   what they read with the high watermark of each answer.
 //! - **Read-back** ([`final_readback`]): after healing, each partition from 0 up
@@ -32,13 +35,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use bytes::Bytes;
 use chronik_core::protocol::error_code;
 use chronik_core::protocol::messages::create_topics::{CreatableTopic, CreatableTopicConfig, CreateTopicsRequest};
+use chronik_core::protocol::messages::init_producer_id::InitProducerIdRequest;
 use chronik_core::protocol::messages::metadata::{MetadataRequest, MetadataRequestTopic};
 use chronik_core::protocol::messages::produce::{PartitionProduceData, ProduceRequest, TopicProduceData};
 use chronik_core::protocol::messages::{Request, Response};
-use chronik_core::records::{self, Compression, Record};
+use chronik_core::records::{self, Compression};
 use madsim::time::{sleep, Instant};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -48,7 +51,7 @@ use crate::client::{Client, ClientError};
 use crate::ledger::{Outcome, ReadBack, SharedLedger, READBACK_INVALID_BATCH};
 use crate::scenario::DataSpec;
 use crate::workload::{
-    decode_records, fetch_request, pad_value, partition_response, partitions_of, value_name, CONNECT_TIMEOUT, CREATE_TOPICS_VERSION,
+    decode_records, fetch_request, partition_response, partitions_of, stamped_values, CONNECT_TIMEOUT, CREATE_TOPICS_VERSION,
     FETCH_VERSION, PRODUCE_VERSION, REQUEST_TIMEOUT,
 };
 
@@ -205,7 +208,11 @@ pub async fn run_clients(ctx: DataCtx) {
     let mut handles = Vec::new();
     let levels = std::iter::repeat_n(-1i16, ctx.spec.producers_acks_all).chain(std::iter::repeat_n(1i16, ctx.spec.producers_acks_1));
     for (id, acks) in levels.enumerate() {
-        handles.push(madsim::task::spawn(run_producer(ctx.clone(), id, acks)));
+        if acks == -1 && ctx.spec.idempotent {
+            handles.push(madsim::task::spawn(run_idempotent_producer(ctx.clone(), id)));
+        } else {
+            handles.push(madsim::task::spawn(run_producer(ctx.clone(), id, acks)));
+        }
     }
     for id in 0..ctx.spec.consumers {
         handles.push(madsim::task::spawn(run_consumer(ctx.clone(), id)));
@@ -254,14 +261,7 @@ pub async fn run_producer(ctx: DataCtx, id: usize, acks: i16) {
             view.forget().await;
             continue;
         };
-        let values: Vec<String> = (0..ctx.spec.batch_records)
-            .map(|_| {
-                seq += 1;
-                value_name(id, seq - 1)
-            })
-            .collect();
-        let recs: Vec<Record> =
-            values.iter().map(|v| Record { value: Some(Bytes::from(pad_value(v, ctx.spec.value_bytes))), ..Default::default() }).collect();
+        let (values, recs) = stamped_values(id, ctx.spec.batch_records, ctx.spec.value_bytes, &mut seq);
         let req = Request::Produce(ProduceRequest {
             transactional_id: None,
             acks,
@@ -296,6 +296,146 @@ pub async fn run_producer(ctx: DataCtx, id: usize, acks: i16) {
         if error.is_some() {
             view.forget().await;
         } else if !interval.is_zero() {
+            sleep(interval).await;
+        }
+    }
+}
+
+/// How long an idempotent producer waits for one answer before retrying the
+/// batch (shorter than an acks=all wait may take, so retries race originals).
+const IDEMPOTENT_REQUEST_TIMEOUT: Duration = Duration::from_millis(1_000);
+/// Attempts at one batch before giving up on it (the deadline ends them first).
+const IDEMPOTENT_ATTEMPTS_MAX: usize = 200;
+const INIT_PRODUCER_ID_VERSION: i16 = 4;
+
+/// InitProducerId from random brokers until one grants an id: (producer id,
+/// epoch), or `None` once the clients stop.
+async fn init_producer_id(ctx: &DataCtx, view: &mut View) -> Option<(i64, i16)> {
+    while !ctx.done() {
+        let node = view.rng.gen_range(0..ctx.addrs.len());
+        if let Some(c) = view.conn(ctx, node).await {
+            let req = Request::InitProducerId(InitProducerIdRequest {
+                transactional_id: None,
+                transaction_timeout_ms: -1,
+                producer_id: -1,
+                producer_epoch: -1,
+            });
+            match c.call(INIT_PRODUCER_ID_VERSION, req, REQUEST_TIMEOUT).await {
+                Ok(Response::InitProducerId(r)) if r.error_code == error_code::NONE => return Some((r.producer_id, r.producer_epoch)),
+                Ok(Response::InitProducerId(r)) => count(&ctx.stats, format!("init producer id error {}", r.error_code)),
+                _ => {
+                    view.conns.remove(&node);
+                    count(&ctx.stats, "init producer id failed");
+                }
+            }
+        }
+        sleep(RETRY_BACKOFF).await;
+    }
+    None
+}
+
+/// An idempotent acks=all producer, as Kafka's: one producer id, a sequence
+/// per partition, one batch in flight, and the batch retried — the same
+/// bytes, the same sequence — to whichever broker leads the partition now,
+/// after a timeout, a lost connection or any refusal, until acknowledged or
+/// stopped. Leaders change under it, so a retry may reach a new leader that
+/// holds the batch only as a replica: it must answer with the original
+/// offsets, never write the batch twice (`unique` sees a value at two
+/// offsets), and never acknowledge it before it is durable on the ISR
+/// (`acked_readable`). A sequence or producer error
+/// (OUT_OF_ORDER_SEQUENCE_NUMBER, UNKNOWN_PRODUCER_ID, INVALID_PRODUCER_EPOCH)
+/// ends the batch and starts over with a new producer id, as the Java client
+/// does. Only a value's final outcome is recorded: Acked; Failed if the
+/// first request that reached a broker was refused with a sequence error;
+/// otherwise Unknown.
+pub async fn run_idempotent_producer(ctx: DataCtx, id: usize) {
+    let mut view = View::new(ctx.seed ^ 0x6964_656d_0000 ^ id as u64);
+    let Some(mut producer) = init_producer_id(&ctx, &mut view).await else { return };
+    let partitions = ctx.spec.partitions.max(1) as usize;
+    let mut sequences: BTreeMap<i32, i32> = BTreeMap::new();
+    let mut seq = 0u64;
+    let interval = Duration::from_millis(ctx.spec.produce_interval_ms);
+    for request in 0..MAX_REQUESTS {
+        if ctx.done() {
+            break;
+        }
+        let partition = ((id + request) % partitions) as i32;
+        let (values, recs) = stamped_values(id, ctx.spec.batch_records, ctx.spec.value_bytes, &mut seq);
+        let base_sequence = *sequences.get(&partition).unwrap_or(&0);
+        let batch = records::build_batch(&recs, Compression::None, producer.0, producer.1, base_sequence);
+        let mut outcome = Outcome::Unknown { partition };
+        let (mut sent, mut new_producer) = (0usize, false);
+        for _ in 0..IDEMPOTENT_ATTEMPTS_MAX {
+            if ctx.done() {
+                break;
+            }
+            let Some(leader) = view.leader(&ctx, partition).await else {
+                view.forget().await;
+                continue;
+            };
+            let Some(c) = view.conn(&ctx, leader).await else {
+                view.forget().await;
+                continue;
+            };
+            let req = Request::Produce(ProduceRequest {
+                transactional_id: None,
+                acks: -1,
+                timeout_ms: PRODUCE_TIMEOUT_MS,
+                topic_data: vec![TopicProduceData {
+                    name: TOPIC.to_string(),
+                    partition_data: vec![PartitionProduceData { index: partition, records: Some(batch.clone()) }],
+                }],
+            });
+            sent += 1;
+            let code = match c.call(PRODUCE_VERSION, req, IDEMPOTENT_REQUEST_TIMEOUT).await {
+                Ok(Response::Produce(resp)) => partition_response(&resp, TOPIC, partition).map(|r| (r.error_code, r.base_offset)),
+                Ok(_) => None,
+                Err(e) => {
+                    count(&ctx.stats, format!("produce idempotent {}", failure(&e)));
+                    // A late answer must not be taken for the retry's.
+                    view.conns.remove(&leader);
+                    None
+                }
+            };
+            match code {
+                Some((error_code::NONE, base_offset)) => {
+                    outcome = Outcome::Acked { partition, offset: base_offset, acks: -1 };
+                    if sent > 1 {
+                        count(&ctx.stats, "produce idempotent acked after a retry");
+                    }
+                    break;
+                }
+                Some((
+                    c @ (error_code::OUT_OF_ORDER_SEQUENCE_NUMBER | error_code::UNKNOWN_PRODUCER_ID | error_code::INVALID_PRODUCER_EPOCH),
+                    _,
+                )) => {
+                    count(&ctx.stats, format!("produce idempotent error {c}"));
+                    if sent == 1 {
+                        outcome = Outcome::Failed { partition, error_code: c };
+                    }
+                    new_producer = true;
+                    break;
+                }
+                Some((c, _)) => count(&ctx.stats, format!("produce idempotent error {c}")),
+                None => {}
+            }
+            view.forget().await;
+        }
+        ctx.ledger.lock().expect("ledger lock").record_batch(&values, &outcome);
+        match outcome {
+            Outcome::Acked { .. } => {
+                count(&ctx.stats, "produce idempotent ok");
+                sequences.insert(partition, base_sequence.wrapping_add(values.len() as i32) & i32::MAX);
+            }
+            _ if new_producer => {
+                let Some(np) = init_producer_id(&ctx, &mut view).await else { break };
+                producer = np;
+                sequences.clear();
+            }
+            // Gave up (stopped, or out of attempts): nothing follows.
+            _ => break,
+        }
+        if !interval.is_zero() {
             sleep(interval).await;
         }
     }

@@ -270,8 +270,8 @@ pub fn main(raw: Vec<String>) -> i32 {
                 println!("{}", r.summary());
                 match s.cluster.as_ref() {
                     Some(c) => println!(
-                        "  swarm: {} nodes, RF {}, min.insync {}, acks=all/1 producers {}/{}, loss {:.3} dup {:.3} reorder {:.3}, buggify {buggify_seed:?}, weights {:?}",
-                        c.nodes, c.data.replication_factor, c.data.min_insync_replicas, c.data.producers_acks_all, c.data.producers_acks_1, c.loss, c.duplicate, c.reorder, c.weights()
+                        "  swarm: {} nodes, RF {}, min.insync {}, acks=all/1 producers {}/{}, idempotent {}, topic clients {}, loss {:.3} dup {:.3} reorder {:.3}, buggify {buggify_seed:?}, weights {:?}",
+                        c.nodes, c.data.replication_factor, c.data.min_insync_replicas, c.data.producers_acks_all, c.data.producers_acks_1, c.data.idempotent, c.topic_clients, c.loss, c.duplicate, c.reorder, c.weights()
                     ),
                     None => println!("  swarm: 1 node, buggify {buggify_seed:?}, workload {:?}, faults {:?}", s.workload, s.faults),
                 }
@@ -611,6 +611,7 @@ fn shrink_main(args: &Args, all: &[Scenario], knobs: &Knobs) -> i32 {
         bug: args.bug.clone().unwrap_or_else(|| "TODO: one line on what was wrong (found by shrinking; edit this)".into()),
         nodes: (m.nodes != o.nodes).then_some(m.nodes),
         duration_s: (m.duration_s != o.duration_s).then_some(m.duration_s),
+        swarm_draws: args.swarm.then_some(crate::swarm::DRAWS),
         schedule: Some(m.schedule.to_entries()),
     };
     let planted = args.plant_bug.as_deref().filter(|b| !b.is_empty());

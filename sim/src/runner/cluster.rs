@@ -291,18 +291,21 @@ pub async fn simulate(seed: u64, scenario: Scenario, knobs: Knobs) -> SeedReport
         timeline: Arc::new(Mutex::new(FaultTimeline::default())),
     });
 
-    // Clients of the topics workload.
+    // Clients of the topics workload (in data runs too, when drawn: `topic_clients`).
     let stop = Arc::new(AtomicBool::new(false));
     let stats = cluster_workload::SharedStats::default();
     let mut clients = Vec::new();
     let machine = handle.create_node().name("clients").ip(IpAddr::V4(Ipv4Addr::new(10, 0, 1, 1))).build();
     let ready_max = if spec.workload == ClusterWorkload::Data { DATA_READY_MAX } else { Duration::ZERO };
     let deadline = t0 + Duration::from_millis(duration_ms + LIVENESS_MS) + ready_max;
-    if spec.workload == ClusterWorkload::Topics {
-        for c in 0..spec.clients {
-            let addrs: Vec<SocketAddr> = (0..n).map(node_addr).collect();
-            clients.push(machine.spawn(cluster_workload::run_client(c, seed, addrs, stats.clone(), stop.clone(), deadline)));
-        }
+    let topic_clients = match spec.workload {
+        ClusterWorkload::Topics => spec.clients,
+        ClusterWorkload::Data => spec.topic_clients,
+        ClusterWorkload::Elections => 0,
+    };
+    for c in 0..topic_clients {
+        let addrs: Vec<SocketAddr> = (0..n).map(node_addr).collect();
+        clients.push(machine.spawn(cluster_workload::run_client(c, seed, addrs, stats.clone(), stop.clone(), deadline)));
     }
     let ledger = Ledger::shared();
     let data_ctx = DataCtx {

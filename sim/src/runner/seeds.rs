@@ -8,7 +8,8 @@
 //! ```
 //!
 //! `scenario = "swarm"` names a swarm seed (`sim --swarm --seed N`): the run's
-//! scenario and BUGGIFY seed are drawn from the seed.
+//! scenario and BUGGIFY seed are drawn from the seed, by the swarm's draw
+//! generation `swarm_draws` (1 when absent; `crate::swarm::DRAWS`).
 //!
 //! A shrunk cluster seed (`sim ... --shrink`, `crate::shrink`) also records the
 //! reduced run: `schedule` (the explicit fault schedule, replayed instead of the
@@ -50,6 +51,10 @@ pub struct SeedFile {
     /// Safety-phase length instead of the scenario's (or the swarm draw's).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub duration_s: Option<u64>,
+    /// Swarm seeds: the draw generation the seed failed under
+    /// (`crate::swarm::DRAWS`); absent means 1, the files from before generations.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub swarm_draws: Option<u32>,
     /// The fault schedule instead of the one drawn from the seed (cluster scenarios only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub schedule: Option<Vec<ScheduledFault>>,
@@ -62,7 +67,10 @@ impl SeedFile {
         let swarm = self.scenario == SWARM_SCENARIO;
         let name = if swarm { crate::swarm::SWARM_BASE } else { self.scenario.as_str() };
         let s = all.iter().find(|s| s.name == name).ok_or_else(|| format!("no scenario {:?}", self.scenario))?;
-        let (mut s, buggify) = if swarm { crate::swarm::draw(self.seed, s) } else { (s.clone(), None) };
+        if self.swarm_draws.is_some() && !swarm {
+            return Err("swarm_draws is for swarm seeds".into());
+        }
+        let (mut s, buggify) = if swarm { crate::swarm::draw_as(self.seed, s, self.swarm_draws.unwrap_or(1)) } else { (s.clone(), None) };
         if let Some(d) = self.duration_s {
             if d == 0 {
                 return Err("duration_s must be at least 1".into());
