@@ -429,7 +429,10 @@ mod tests {
         assert_eq!(ClusterSchedule::from_entries(back.schedule.as_ref().unwrap()), sched);
         assert!(text.contains("{ at_ms = "), "one event per line:\n{text}");
         let old: SeedFile = toml::from_str("seed = 1\nscenario = \"x\"\ncommit = \"c\"\nbug = \"b\"\n").unwrap();
-        assert!(old.schedule.is_none() && old.nodes.is_none());
+        assert!(old.schedule.is_none() && old.nodes.is_none() && old.swarm_draws.is_none());
+        let scenarios = crate::scenario::load_dir(&crate::runner::cli::repo_root().join("scenarios")).unwrap();
+        let named = SeedFile { scenario: "replication-crash-all".into(), swarm_draws: Some(2), schedule: None, nodes: None, ..f.clone() };
+        assert!(named.run(&scenarios).unwrap_err().contains("swarm_draws"), "swarm_draws is for swarm seeds only");
         assert!(toml::from_str::<SeedFile>("seed = 1\nscenario = \"x\"\ncommit = \"c\"\nbug = \"b\"\nbogus = 1\n").is_err());
         let bad_fault = "seed = 1\nscenario = \"x\"\ncommit = \"c\"\nbug = \"b\"\nschedule = [{ at_ms = 1, fault = { kind = \"Crash\", node = 0, restart_after_ms = 5, extra = 1 } }]\n";
         assert!(toml::from_str::<SeedFile>(bad_fault).is_err());

@@ -430,24 +430,46 @@ mod tests {
     /// Proves: the swarm seeds recorded in seeds/ before single-node draws existed
     /// still draw the cluster runs they failed in (the single-node draw comes from
     /// its own generator and misses them), and so does every seed file that
-    /// overrides `nodes` or `schedule` (those need a cluster).
+    /// overrides `nodes` or `schedule` (those need a cluster). A file without
+    /// `swarm_draws` replays generation 1: none of generation 2's options.
     #[test]
     fn recorded_swarm_seeds_stay_cluster_runs() {
         const CLUSTER_ERA: [u64; 6] = [38, 97, 329, 808, 1155, 3806];
-        let base = base();
+        let all = load_dir(&repo_root().join("scenarios")).unwrap();
         let files = crate::runner::seeds::load_dir(&repo_root().join("seeds")).unwrap();
         let swarm: Vec<_> = files.iter().filter(|f| f.scenario == crate::runner::seeds::SWARM_SCENARIO).collect();
         assert!(CLUSTER_ERA.iter().all(|s| swarm.iter().any(|f| f.seed == *s)), "the cluster-era seed files are there");
         for f in swarm.iter().filter(|f| CLUSTER_ERA.contains(&f.seed) || f.nodes.is_some() || f.schedule.is_some()) {
-            let (s, _) = draw(f.seed, &base);
+            let (s, _) = f.run(&all).unwrap();
             let c = s.cluster.unwrap_or_else(|| panic!("{}: swarm seed {} now draws a single node", f.file, f.seed));
-            assert_eq!(c.topic_clients, 0, "{}: swarm seed {} now draws topic clients", f.file, f.seed);
-            assert!(
-                c.nodes <= 5 && c.stale_follower_reelect == 0,
-                "{}: swarm seed {} now draws the stale-follower profile",
-                f.file,
-                f.seed
-            );
+            if f.swarm_draws.is_none() {
+                assert_eq!((c.topic_clients, c.data.idempotent, c.stale_follower_reelect), (0, false, 0), "{}: generation 1", f.file);
+            }
         }
+    }
+
+    /// Proves: generation 1 never draws generation 2's options, and generation 2
+    /// changes only the seeds that draw one (the rest draw the same run).
+    #[test]
+    fn draw_generations_differ_only_by_the_new_draws() {
+        let base = base();
+        let mut changed = 0;
+        for seed in 0..64 {
+            let (old, old_buggify) = draw_as(seed, &base, 1);
+            let (new, new_buggify) = draw_as(seed, &base, 2);
+            assert_eq!(old_buggify, new_buggify);
+            let Some(c) = &new.cluster else {
+                assert_eq!(old, new, "seed {seed}: single-node runs are the same in both");
+                continue;
+            };
+            let o = old.cluster.as_ref().unwrap();
+            assert_eq!((o.topic_clients, o.data.idempotent, o.stale_follower_reelect), (0, false, 0));
+            if c.topic_clients == 0 && !c.data.idempotent && c.stale_follower_reelect == 0 {
+                assert_eq!(old, new, "seed {seed}: no new draw, the same run");
+            } else {
+                changed += 1;
+            }
+        }
+        assert!(changed > 0);
     }
 }
