@@ -1,12 +1,18 @@
 //! Fault schedules: a value (a list of timed events) generated from the seed and
-//! a scenario's fault mix, printed with the seed when a run fails. STUB.
+//! a scenario's fault mix, printed with the seed when a run fails. A shrunk
+//! single-node seed file carries one explicitly (`node_schedule`,
+//! `crate::runner::seeds`), as [`TimedFault`]s.
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
 
-use crate::scenario::FaultMix;
+use crate::scenario::{FaultMix, Scenario};
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Serialized (seed files' `node_schedule`) with its variant name as `kind`:
+/// `{ kind = "Crash", node = 0, restart_after_ms = 800 }`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", deny_unknown_fields)]
 pub enum Fault {
     /// Power loss of a node; it restarts after the given time.
     Crash {
@@ -78,10 +84,69 @@ pub struct FaultSchedule {
     pub events: Vec<(u64, Fault)>,
 }
 
+/// One event of a schedule as a seed file writes it, for single-node faults
+/// ([`Fault`]) and cluster ones (`crate::cluster::faults::ScheduledFault`):
+/// `{ at_ms = 3730, fault = { kind = "Crash", node = 0, restart_after_ms = 800 } }`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TimedFault<F> {
+    pub at_ms: u64,
+    pub fault: F,
+}
+
+/// `events` as seed files write them.
+pub fn to_entries<F: Clone>(events: &[(u64, F)]) -> Vec<TimedFault<F>> {
+    events.iter().map(|(at_ms, fault)| TimedFault { at_ms: *at_ms, fault: fault.clone() }).collect()
+}
+
+/// Events from seed-file entries, sorted by time (stable: equal times keep their order).
+pub fn from_entries<F: Clone>(entries: &[TimedFault<F>]) -> Vec<(u64, F)> {
+    let mut events: Vec<(u64, F)> = entries.iter().map(|e| (e.at_ms, e.fault.clone())).collect();
+    events.sort_by_key(|(at, _)| *at);
+    events
+}
+
 /// The kinds in a fixed order (the order of draws; changing it changes every schedule).
 const KINDS: usize = 9;
 
 impl FaultSchedule {
+    /// The schedule a single-node run of `s` with `seed` takes: its explicit
+    /// one, or node faults and then member faults drawn from the seed.
+    pub fn of_run(seed: u64, s: &Scenario) -> FaultSchedule {
+        s.schedule.clone().unwrap_or_else(|| {
+            let duration_ms = s.duration_s * 1000;
+            let mut sched = FaultSchedule::generate(seed, &s.faults, s.nodes, duration_ms);
+            sched.add_member_faults(seed, &s.faults, s.workload.group_members, duration_ms);
+            sched
+        })
+    }
+
+    /// The events as seed files write them.
+    pub fn to_entries(&self) -> Vec<TimedFault<Fault>> {
+        to_entries(&self.events)
+    }
+
+    /// A schedule from seed-file entries, sorted by time.
+    pub fn from_entries(entries: &[TimedFault<Fault>]) -> FaultSchedule {
+        FaultSchedule { events: from_entries(entries) }
+    }
+
+    /// Whether every broker node the events name is below `nodes` and every
+    /// group member below `members`.
+    pub fn fits(&self, nodes: usize, members: usize) -> Result<(), String> {
+        for (at, f) in &self.events {
+            match f {
+                Fault::MemberCrash { member, .. } | Fault::MemberPause { member, .. } if *member >= members => {
+                    return Err(format!("t={at}ms {f:?}: no such group member ({members} member(s))"))
+                }
+                Fault::MemberCrash { .. } | Fault::MemberPause { .. } => {}
+                _ if f.node() >= nodes => return Err(format!("t={at}ms {f:?}: no such node ({nodes} node(s))")),
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
     /// Draw `mix.events` faults over `duration_ms` from `seed`, each kind by weight.
     ///
     /// Times are uniform in `[0, duration_ms)` and sorted; nodes uniform in
@@ -161,6 +226,24 @@ impl FaultSchedule {
 }
 
 impl Fault {
+    /// The fault's one duration (restart or resume delay, clog or error window);
+    /// `None` for latent corruption, which has none.
+    pub fn duration_mut(&mut self) -> Option<&mut u64> {
+        match self {
+            Fault::Crash { restart_after_ms: d, .. }
+            | Fault::Pause { resume_after_ms: d, .. }
+            | Fault::Clog { duration_ms: d, .. }
+            | Fault::ClogOneWay { duration_ms: d, .. }
+            | Fault::DiskWriteErrors { duration_ms: d, .. }
+            | Fault::DiskSyncErrors { duration_ms: d, .. }
+            | Fault::DiskReadErrors { duration_ms: d, .. }
+            | Fault::DiskFull { duration_ms: d, .. }
+            | Fault::MemberCrash { restart_after_ms: d, .. }
+            | Fault::MemberPause { resume_after_ms: d, .. } => Some(d),
+            Fault::LatentCorruption { .. } => None,
+        }
+    }
+
     /// The broker node the fault hits (`usize::MAX` for a group-member fault).
     pub fn node(&self) -> usize {
         match self {

@@ -108,24 +108,17 @@ pub struct ClusterSchedule {
 
 /// One event of a schedule as a seed file writes it:
 /// `{ at_ms = 3730, fault = { kind = "Crash", node = 1, restart_after_ms = 800 } }`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ScheduledFault {
-    pub at_ms: u64,
-    pub fault: ClusterFault,
-}
+pub type ScheduledFault = crate::faults::TimedFault<ClusterFault>;
 
 impl ClusterSchedule {
     /// The events as seed files write them.
     pub fn to_entries(&self) -> Vec<ScheduledFault> {
-        self.events.iter().map(|(at_ms, fault)| ScheduledFault { at_ms: *at_ms, fault: fault.clone() }).collect()
+        crate::faults::to_entries(&self.events)
     }
 
     /// A schedule from seed-file entries, sorted by time (stable: equal times keep their order).
     pub fn from_entries(entries: &[ScheduledFault]) -> ClusterSchedule {
-        let mut events: Vec<(u64, ClusterFault)> = entries.iter().map(|e| (e.at_ms, e.fault.clone())).collect();
-        events.sort_by_key(|(at, _)| *at);
-        ClusterSchedule { events }
+        ClusterSchedule { events: crate::faults::from_entries(entries) }
     }
 
     /// Whether every node the events name is below `nodes` and every cut has two sides.

@@ -5,7 +5,10 @@ use std::time::Instant;
 
 use chronik_core::config::Knobs;
 
+use crate::cluster::faults::ClusterSchedule;
+use crate::faults::FaultSchedule;
 use crate::scenario::{self, Scenario};
+use crate::shrink::{Limits, Plan};
 
 use super::seeds::{self, SeedFile};
 use super::{run_seed, SeedReport};
@@ -493,7 +496,7 @@ fn replay(f: &SeedFile, all: &[Scenario], passed: &mut u64, failed: &mut u64) {
     } else {
         *failed += 1;
         print_failure(&r, None);
-        if f.schedule.is_some() {
+        if f.schedule.is_some() || f.node_schedule.is_some() {
             println!("  (the schedule above is the seed file's {}, not the seed's own)", f.file);
         }
     }
@@ -575,44 +578,34 @@ fn shrink_main(args: &Args, all: &[Scenario], knobs: &Knobs) -> i32 {
         (s.clone(), None, name)
     };
     let knobs = Knobs { buggify_seed, ..knobs.clone() };
-    let defaults = crate::shrink::Limits::default();
-    let limits = crate::shrink::Limits {
+    let defaults = Limits::default();
+    let limits = Limits {
         max_runs: args.shrink_runs.unwrap_or(defaults.max_runs),
         max_wall: args.shrink_secs.map_or(defaults.max_wall, std::time::Duration::from_secs),
     };
-    let started = Instant::now();
-    println!("shrinking seed {seed} of {} (at most {} runs, {} s)", s.name, limits.max_runs, limits.max_wall.as_secs());
-    let out = match crate::shrink::shrink(seed, &s, &knobs, args.same_checker, &limits, &mut |m| println!("  {m}")) {
-        Ok(o) => o,
-        Err(e) => {
-            eprintln!("sim: {e}");
-            return 1;
-        }
-    };
-    let (o, m) = (&out.original, &out.minimal);
-    println!("original: {}; caught by [{}]", o.describe(), out.original_checkers.iter().copied().collect::<Vec<_>>().join(", "));
-    println!("minimal:  {}; {} violation(s)", m.describe(), out.report.violations.len());
-    for v in out.report.violations.iter().take(5) {
-        println!("  [{}] {}", v.checker, v.message);
-    }
-    println!("  minimal fault schedule:\n{}", m.schedule);
-    println!(
-        "{} run(s) in {:.1} s wall{}",
-        out.runs,
-        started.elapsed().as_secs_f64(),
-        out.cut_short.as_ref().map(|c| format!("; stopped early: {c}")).unwrap_or_default()
-    );
-
-    let f = SeedFile {
+    let mut f = SeedFile {
         file: String::new(),
         seed,
         scenario: file_scenario.clone(),
         commit: git(&["rev-parse", "--short", "HEAD"]).unwrap_or_else(|| "unknown".into()),
         bug: args.bug.clone().unwrap_or_else(|| "TODO: one line on what was wrong (found by shrinking; edit this)".into()),
-        nodes: (m.nodes != o.nodes).then_some(m.nodes),
-        duration_s: (m.duration_s != o.duration_s).then_some(m.duration_s),
+        nodes: None,
+        duration_s: None,
         swarm_draws: args.swarm.then_some(crate::swarm::DRAWS),
-        schedule: Some(m.schedule.to_entries()),
+        schedule: None,
+        node_schedule: None,
+    };
+    let shrunk = if s.cluster.is_some() {
+        shrink_run::<ClusterSchedule>(seed, &s, &knobs, args.same_checker, &limits, &mut f)
+    } else {
+        shrink_run::<FaultSchedule>(seed, &s, &knobs, args.same_checker, &limits, &mut f)
+    };
+    let trace_hash = match shrunk {
+        Ok(h) => h,
+        Err(e) => {
+            eprintln!("sim: {e}");
+            return 1;
+        }
     };
     let planted = args.plant_bug.as_deref().filter(|b| !b.is_empty());
     let dir = match (&args.out, planted) {
@@ -640,12 +633,11 @@ fn shrink_main(args: &Args, all: &[Scenario], knobs: &Knobs) -> i32 {
     match replayed {
         Ok((rs, b)) => {
             let r = run_seed(seed, &rs, &Knobs { buggify_seed: b, ..knobs.clone() });
-            if r.trace_hash != out.report.trace_hash || r.violations.is_empty() {
+            if r.trace_hash != trace_hash || r.violations.is_empty() {
                 eprintln!(
-                    "sim: {} does not replay the shrunk run (trace hash {:016x}, expected {:016x})",
+                    "sim: {} does not replay the shrunk run (trace hash {:016x}, expected {trace_hash:016x})",
                     path.display(),
                     r.trace_hash,
-                    out.report.trace_hash
                 );
                 return 1;
             }
@@ -655,13 +647,48 @@ fn shrink_main(args: &Args, all: &[Scenario], knobs: &Knobs) -> i32 {
             return 1;
         }
     }
-    println!("wrote {} (replays the minimal run: trace hash {:016x})", path.display(), out.report.trace_hash);
+    println!("wrote {} (replays the minimal run: trace hash {trace_hash:016x})", path.display());
     if let Some(b) = planted {
         println!("  it fails only with --plant-bug {b}; the default run replays seeds/ without planted bugs");
     } else if args.bug.is_none() {
         println!("  edit its bug line, then the default run (cargo test -p sim) replays it");
     }
     0
+}
+
+/// Shrinks the failing run `seed` of `s` (a cluster run for `S` =
+/// `ClusterSchedule`, a single broker's for `FaultSchedule`), prints the
+/// reduction and the minimal schedule, and puts the minimal run into `f`
+/// (`nodes` and `duration_s` if reduced, the schedule). Returns the minimal
+/// run's trace hash.
+fn shrink_run<S: Plan>(
+    seed: u64,
+    s: &Scenario,
+    knobs: &Knobs,
+    same_checker: bool,
+    limits: &Limits,
+    f: &mut SeedFile,
+) -> Result<u64, String> {
+    let started = Instant::now();
+    println!("shrinking seed {seed} of {} (at most {} runs, {} s)", s.name, limits.max_runs, limits.max_wall.as_secs());
+    let out = crate::shrink::shrink::<S>(seed, s, knobs, same_checker, limits, &mut |m| println!("  {m}"))?;
+    let (o, m) = (&out.original, &out.minimal);
+    println!("original: {}; caught by [{}]", o.describe(), out.original_checkers.iter().copied().collect::<Vec<_>>().join(", "));
+    println!("minimal:  {}; {} violation(s)", m.describe(), out.report.violations.len());
+    for v in out.report.violations.iter().take(5) {
+        println!("  [{}] {}", v.checker, v.message);
+    }
+    println!("  minimal fault schedule:\n{}", m.schedule);
+    println!(
+        "{} run(s) in {:.1} s wall{}",
+        out.runs,
+        started.elapsed().as_secs_f64(),
+        out.cut_short.as_ref().map(|c| format!("; stopped early: {c}")).unwrap_or_default()
+    );
+    f.nodes = (m.nodes != o.nodes).then_some(m.nodes);
+    f.duration_s = (m.duration_s != o.duration_s).then_some(m.duration_s);
+    m.schedule.record(f);
+    Ok(out.report.trace_hash)
 }
 
 /// The first seed at which the planted bug is caught, if any within the bound.

@@ -163,11 +163,7 @@ async fn simulate(seed: u64, scenario: Scenario, knobs: Knobs) -> SeedReport {
     let handle = Handle::current();
     let trace = Trace::new();
     let duration_ms = scenario.duration_s * 1000;
-    let schedule = scenario.schedule.clone().unwrap_or_else(|| {
-        let mut s = FaultSchedule::generate(seed, &scenario.faults, scenario.nodes, duration_ms);
-        s.add_member_faults(seed, &scenario.faults, scenario.workload.group_members, duration_ms);
-        s
-    });
+    let schedule = FaultSchedule::of_run(seed, &scenario);
     trace.record(format!("seed {seed} scenario {} nodes {}", scenario.name, scenario.nodes));
     let t0 = madsim::time::Instant::now();
 

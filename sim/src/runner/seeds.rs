@@ -27,10 +27,29 @@
 //!     { at_ms = 3730, fault = { kind = "Crash", node = 1, restart_after_ms = 800 } },
 //! ]
 //! ```
+//!
+//! A shrunk single-node seed records its reduced run the same way, in
+//! `node_schedule` (single-node faults, `crate::faults::Fault`: the broker is
+//! node 0, group members count from 0) and, if reduced, `duration_s`.
+//! `schedule` and `nodes` stay cluster-only; `node_schedule` on a cluster run
+//! is an error.
+//!
+//! ```toml
+//! seed = 5
+//! scenario = "acks-all-burst-crash"
+//! commit = "abc1234"
+//! bug = "one line on what was wrong"
+//! duration_s = 4
+//! node_schedule = [
+//!     { at_ms = 1520, fault = { kind = "Crash", node = 0, restart_after_ms = 400 } },
+//!     { at_ms = 2210, fault = { kind = "DiskSyncErrors", node = 0, per_mille = 600, duration_ms = 300 } },
+//! ]
+//! ```
 
 use serde::{Deserialize, Serialize};
 
 use crate::cluster::faults::{ClusterSchedule, ScheduledFault};
+use crate::faults::{Fault, FaultSchedule, TimedFault};
 use crate::scenario::Scenario;
 
 /// The scenario name a seed file gives for a swarm seed.
@@ -58,6 +77,10 @@ pub struct SeedFile {
     /// The fault schedule instead of the one drawn from the seed (cluster scenarios only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub schedule: Option<Vec<ScheduledFault>>,
+    /// The single-node fault schedule instead of the one drawn from the seed
+    /// (single-node runs only; `Scenario::schedule`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node_schedule: Option<Vec<TimedFault<Fault>>>,
 }
 
 impl SeedFile {
@@ -88,28 +111,49 @@ impl SeedFile {
             if let Some(entries) = &self.schedule {
                 let sched = ClusterSchedule::from_entries(entries);
                 sched.fits(c.nodes)?;
-                if let Some((at, _)) = sched.events.iter().find(|(at, _)| *at >= s.duration_s * 1000) {
-                    return Err(format!("schedule event at {at} ms is past the run's {} s", s.duration_s));
-                }
+                within("schedule", &sched.events, s.duration_s)?;
                 c.schedule = Some(sched);
             }
+        }
+        if let Some(entries) = &self.node_schedule {
+            if s.cluster.is_some() {
+                return Err(format!("node_schedule is for single-node runs; {} is a cluster run (its faults go in schedule)", s.name));
+            }
+            let sched = FaultSchedule::from_entries(entries);
+            sched.fits(s.nodes, s.workload.group_members)?;
+            within("node_schedule", &sched.events, s.duration_s)?;
+            s.schedule = Some(sched);
         }
         Ok((s, buggify))
     }
 
-    /// The file's text: the fields, then `schedule` one event per line.
+    /// The file's text: the fields, then `schedule` or `node_schedule` one event per line.
     pub fn to_toml(&self) -> String {
-        let head = SeedFile { schedule: None, ..self.clone() };
+        let head = SeedFile { schedule: None, node_schedule: None, ..self.clone() };
         let mut out = toml::to_string(&head).expect("a seed file serializes");
-        if let Some(entries) = &self.schedule {
-            out.push_str("schedule = [\n");
-            for e in entries {
-                let v = toml::Value::try_from(e).expect("a schedule entry serializes");
-                out.push_str(&format!("    {},\n", inline(&v)));
-            }
-            out.push_str("]\n");
-        }
+        push_events(&mut out, "schedule", self.schedule.as_deref());
+        push_events(&mut out, "node_schedule", self.node_schedule.as_deref());
         out
+    }
+}
+
+/// An error naming the first of `events` at or past the run's `duration_s`.
+fn within<F>(key: &str, events: &[(u64, F)], duration_s: u64) -> Result<(), String> {
+    match events.iter().find(|(at, _)| *at >= duration_s * 1000) {
+        Some((at, _)) => Err(format!("{key} event at {at} ms is past the run's {duration_s} s")),
+        None => Ok(()),
+    }
+}
+
+/// Appends `key = [ ... ]` to `out`, one entry per line, if there are `entries`.
+fn push_events<T: Serialize>(out: &mut String, key: &str, entries: Option<&[T]>) {
+    if let Some(entries) = entries {
+        out.push_str(&format!("{key} = [\n"));
+        for e in entries {
+            let v = toml::Value::try_from(e).expect("a schedule entry serializes");
+            out.push_str(&format!("    {},\n", inline(&v)));
+        }
+        out.push_str("]\n");
     }
 }
 
