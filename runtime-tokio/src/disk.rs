@@ -601,7 +601,7 @@ mod tests {
     #[test]
     fn writes_go_ahead_only_during_a_lone_sync() {
         let dir = tempfile::tempdir().unwrap();
-        let file = Arc::new(OpenOptions::new().read(true).write(true).create(true).truncate(true).open(dir.path().join("seg")).unwrap());
+        let file = Arc::new(OpenOptions::new().read(true).write(true).create(true).open(dir.path().join("seg")).unwrap());
         let lane = Lane::default();
         {
             let mut st = lock(&lane.state);
