@@ -158,6 +158,20 @@ impl View {
         self.leaders.get(&partition).copied()
     }
 
+    /// The leader of `partition` and a connection to it; `None` (after
+    /// forgetting the leaders and pausing) when either is missing.
+    async fn leader_conn(&mut self, ctx: &DataCtx, partition: i32) -> Option<(usize, &mut Client)> {
+        let Some(leader) = self.leader(ctx, partition).await else {
+            self.forget().await;
+            return None;
+        };
+        if self.conn(ctx, leader).await.is_none() {
+            self.forget().await;
+            return None;
+        }
+        self.conns.get_mut(&leader).map(|c| (leader, c))
+    }
+
     /// Forget the leaders (after an error) and pause.
     async fn forget(&mut self) {
         self.leaders.clear();
@@ -253,14 +267,7 @@ pub async fn run_producer(ctx: DataCtx, id: usize, acks: i16) {
             break;
         }
         let partition = ((id + request) % partitions) as i32;
-        let Some(leader) = view.leader(&ctx, partition).await else {
-            view.forget().await;
-            continue;
-        };
-        let Some(c) = view.conn(&ctx, leader).await else {
-            view.forget().await;
-            continue;
-        };
+        let Some((_, c)) = view.leader_conn(&ctx, partition).await else { continue };
         let (values, recs) = stamped_values(id, ctx.spec.batch_records, ctx.spec.value_bytes, &mut seq);
         let req = Request::Produce(ProduceRequest {
             transactional_id: None,
@@ -369,14 +376,7 @@ pub async fn run_idempotent_producer(ctx: DataCtx, id: usize) {
             if ctx.done() {
                 break;
             }
-            let Some(leader) = view.leader(&ctx, partition).await else {
-                view.forget().await;
-                continue;
-            };
-            let Some(c) = view.conn(&ctx, leader).await else {
-                view.forget().await;
-                continue;
-            };
+            let Some((leader, c)) = view.leader_conn(&ctx, partition).await else { continue };
             let req = Request::Produce(ProduceRequest {
                 transactional_id: None,
                 acks: -1,
@@ -453,14 +453,7 @@ pub async fn run_consumer(ctx: DataCtx, id: usize) {
             break;
         }
         let partition = (request % partitions as usize) as i32;
-        let Some(leader) = view.leader(&ctx, partition).await else {
-            view.forget().await;
-            continue;
-        };
-        let Some(c) = view.conn(&ctx, leader).await else {
-            view.forget().await;
-            continue;
-        };
+        let Some((_, c)) = view.leader_conn(&ctx, partition).await else { continue };
         let fetch_offset = next[&partition];
         let resp = match c.call(FETCH_VERSION, fetch_request(TOPIC, &[(partition, fetch_offset)]), REQUEST_TIMEOUT).await {
             Ok(r @ Response::Fetch(_)) => r,
