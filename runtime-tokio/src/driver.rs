@@ -6,11 +6,11 @@
 //! sockets and the disk executor. Inputs are batched before outputs are drained, so
 //! under load one pass serves many requests.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::time::Duration;
 
 use chronik_core::cluster::events::ClusterEvent;
-use chronik_core::io::{Input, Output};
+use chronik_core::io::{DiskRequest, Input, Output};
 use chronik_core::types::{ConnId, Millis};
 use chronik_core::Broker;
 use tokio::net::TcpListener;
@@ -81,6 +81,9 @@ pub struct Driver {
     disk_in_flight: usize,
     /// Completions of writes the executor carried out inline, fed back after draining.
     inline_done: DiskCompletions,
+    /// Disk operations of the current drain pass, started together at its end so that
+    /// appends issued back to back can share one write.
+    disk_pending: VecDeque<DiskRequest>,
     net_tx: mpsc::Sender<NetEvent>,
     net_rx: mpsc::Receiver<NetEvent>,
     conns: HashMap<ConnId, ConnHandle>,
@@ -116,6 +119,7 @@ impl Driver {
             disk_done,
             disk_in_flight: 0,
             inline_done: Vec::new(),
+            disk_pending: VecDeque::new(),
             net_tx,
             net_rx,
             conns: HashMap::new(),
@@ -318,9 +322,7 @@ impl Driver {
                 }
                 Output::Disk(request) => {
                     self.disk_in_flight += 1;
-                    if let Some(done) = self.disk.submit(request) {
-                        self.inline_done.push(done);
-                    }
+                    self.disk_pending.push_back(request);
                 }
                 Output::PeerSend { to, data } => match &self.peers {
                     Some(peers) => peers.send(to, data),
@@ -334,6 +336,9 @@ impl Driver {
                 }
             }
         }
+        // Sends went to their writer tasks and run later anyway; starting the disk
+        // operations after them changes no order the io contract promises.
+        self.disk.submit_all(&mut self.disk_pending, &mut self.inline_done);
     }
 
     /// Flush what was queued for clients, then close their connections.
