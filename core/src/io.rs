@@ -2,10 +2,14 @@
 //!
 //! Disk paths are relative to the broker's data directory and use `/` as the
 //! separator. Ordering contract the driver must honour: operations on one
-//! [`FileId`] run in the order they were issued; a `Sync` makes durable every
-//! `Write` to that file issued before it. Path operations (`Rename`, `Remove`,
-//! `ListDir`, `Open`) have no ordering against other files, so the core waits for
-//! a completion whenever order matters.
+//! [`FileId`] run in the order they were issued, except that a `Write` may run
+//! (and complete) while a `Sync` of that file issued before it is still running;
+//! a `Sync` makes durable every `Write` to that file issued before it (and may or
+//! may not cover one issued after it, which the core never counts on). So a
+//! write's completion may reach the core before that of a sync issued before it;
+//! the simulator's disk does this on purpose (`sim/src/node.rs`, `disk_loop`).
+//! Path operations (`Rename`, `Remove`, `ListDir`, `Open`) have no ordering
+//! against other files, so the core waits for a completion whenever order matters.
 
 use bytes::Bytes;
 

@@ -289,7 +289,8 @@ impl Driver {
                 return;
             }
             // Completions already sent by lane runners come first: an inline write ran on
-            // an idle lane, so everything earlier on its file was sent before it.
+            // an idle lane, so everything earlier on its file was sent before it — except
+            // a sync still running, which the io contract lets a later write overtake.
             while let Ok(done) = self.disk_done.try_recv() {
                 self.on_disk(done);
             }

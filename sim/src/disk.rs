@@ -148,6 +148,11 @@ pub struct SimDisk {
     rng: ChaCha8Rng,
     /// Latency draws (independent stream of the same seed).
     latency_rng: ChaCha8Rng,
+    /// Whether writes overtake a running sync (a third stream: adding these draws
+    /// changed neither the faults nor the latencies a seed gets).
+    overtake_rng: ChaCha8Rng,
+    /// Syncs that writes overtook, since the disk was made (crashes keep the count).
+    syncs_overtaken: u64,
     faults: DiskFaultConfig,
     inodes: BTreeMap<u64, Inode>,
     next_inode: u64,
@@ -165,9 +170,13 @@ impl SimDisk {
         let rng = ChaCha8Rng::seed_from_u64(seed);
         let mut latency_rng = ChaCha8Rng::seed_from_u64(seed);
         latency_rng.set_stream(1);
+        let mut overtake_rng = ChaCha8Rng::seed_from_u64(seed);
+        overtake_rng.set_stream(2);
         SimDisk {
             rng,
             latency_rng,
+            overtake_rng,
+            syncs_overtaken: 0,
             faults: DiskFaultConfig::default(),
             inodes: BTreeMap::new(),
             next_inode: 1,
@@ -222,6 +231,23 @@ impl SimDisk {
             | DiskOp::ReadFile { .. } => rng.gen_range(2..=20),
         };
         Duration::from_micros(micros)
+    }
+
+    /// Whether the writes to a file that were issued while its sync ran overtake that
+    /// sync (half the time): the io contract in `chronik_core::io` lets such a write
+    /// run and complete before the sync does, and the sync need not cover it. The
+    /// production driver does exactly that with `acks=1` appends during a background
+    /// sync; the node's disk task (`sim/src/node.rs`) makes the harsher version of it
+    /// happen here.
+    pub fn writes_overtake_sync(&mut self) -> bool {
+        let overtake = self.overtake_rng.gen_bool(0.5);
+        self.syncs_overtaken += u64::from(overtake);
+        overtake
+    }
+
+    /// How many syncs writes overtook (see [`SimDisk::writes_overtake_sync`]).
+    pub fn syncs_overtaken(&self) -> u64 {
+        self.syncs_overtaken
     }
 
     /// Power loss: each file keeps its synced contents plus a random prefix of the

@@ -19,10 +19,12 @@
 //!   task exists), then `Received`s, then exactly one `Closed`, on one bounded
 //!   channel. `Output::Close` writes what was queued before it and drops the
 //!   socket: the peer sees end of stream.
-//! - One **disk task** executes `Output::Disk` requests strictly FIFO against the
-//!   node's [`SimDisk`]: sleep [`SimDisk::latency`] of simulated time, then
+//! - One **disk task** executes `Output::Disk` requests FIFO against the node's
+//!   [`SimDisk`]: sleep [`SimDisk::latency`] of simulated time, then
 //!   [`SimDisk::execute`], then report `DiskDone`. FIFO over all files keeps the
-//!   per-`FileId` order of `chronik_core::io` (and orders path operations too). The
+//!   per-`FileId` order of `chronik_core::io` (and orders path operations too),
+//!   except where that contract allows writes to overtake a running sync, which the
+//!   task does for half the syncs with writes queued behind them (`disk_loop`). The
 //!   mutex is never held across an await.
 //!
 //! # Time
@@ -65,7 +67,7 @@
 //! depends on anything but the seed (no real time, no addresses of objects, no
 //! hash map order).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::future::{poll_fn, Future};
 use std::net::SocketAddr;
 use std::pin::Pin;
@@ -475,26 +477,61 @@ impl Driver {
     }
 }
 
-/// Execute disk requests FIFO: simulated latency, then the operation.
+/// Execute disk requests FIFO: simulated latency, then the operation. One
+/// exception, which the io contract allows and production does: writes to a file
+/// that queued up while its sync ran may overtake the sync (see
+/// [`SimDisk::writes_overtake_sync`]). Then the sync takes its durability point
+/// first (so it covers none of them: a crash may still lose them), the writes run and
+/// are reported, and the sync is reported after them.
 async fn disk_loop(
     disk: Arc<Mutex<SimDisk>>,
     mut requests: mpsc::UnboundedReceiver<DiskRequest>,
     done: mpsc::UnboundedSender<(IoId, DiskResult)>,
     log: NodeLog,
 ) {
-    while let Some(DiskRequest { id, op }) = requests.recv().await {
+    // Requests taken off the channel (to look behind a sync) and not yet executed.
+    let mut queued: VecDeque<DiskRequest> = VecDeque::new();
+    loop {
+        let DiskRequest { id, op } = match queued.pop_front() {
+            Some(req) => req,
+            None => match requests.recv().await {
+                Some(req) => req,
+                None => return,
+            },
+        };
         let latency = disk.lock().expect("disk lock").latency(&op);
         if !latency.is_zero() {
             madsim::time::sleep(latency).await;
         }
-        let result = disk.lock().expect("disk lock").execute(&op);
-        if let DiskResult::Failed(why) = &result {
-            log.record(format_args!("disk {} failed: {why}", op_name(&op)));
+        let mut overtaking = 0;
+        if let DiskOp::Sync { file } = op {
+            while let Ok(req) = requests.try_recv() {
+                queued.push_back(req);
+            }
+            let behind = queued.iter().take_while(|r| matches!(&r.op, DiskOp::Write { file: f, .. } if *f == file)).count();
+            if behind > 0 && disk.lock().expect("disk lock").writes_overtake_sync() {
+                overtaking = behind;
+            }
+        }
+        let result = execute_logged(&disk, &op, &log);
+        for write in queued.drain(..overtaking) {
+            let write_result = execute_logged(&disk, &write.op, &log);
+            if done.send((write.id, write_result)).is_err() {
+                return; // broker task gone
+            }
         }
         if done.send((id, result)).is_err() {
             return; // broker task gone
         }
     }
+}
+
+fn execute_logged(disk: &Mutex<SimDisk>, op: &DiskOp, log: &NodeLog) -> DiskResult {
+    let result = disk.lock().expect("disk lock").execute(op);
+    if let DiskResult::Failed(why) = &result {
+        log.record(format_args!("disk {} failed: {why}", op_name(op)));
+    }
+    result
 }
 
 /// A short, stable description of a disk operation for the trace.

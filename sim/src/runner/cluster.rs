@@ -468,6 +468,7 @@ pub async fn simulate(seed: u64, scenario: Scenario, knobs: Knobs) -> SeedReport
     }
     // The trace is complete before the nodes are killed.
     let (trace_hash, trace_lines) = (trace.hash(), trace.lines());
+    let syncs_overtaken = super::syncs_overtaken(&cluster.disks);
     super::release(&handle, cluster.nodes.iter().chain([&machine, &net_node]), &cluster.disks);
     SeedReport {
         seed,
@@ -483,6 +484,7 @@ pub async fn simulate(seed: u64, scenario: Scenario, knobs: Knobs) -> SeedReport
         group: None,
         idempotent_retries: (0, 0),
         cluster: Some(stats),
+        syncs_overtaken,
     }
 }
 
