@@ -77,10 +77,10 @@ impl DiskExecutor {
     /// Start one operation. Its completion arrives on the `done` channel, or — for a
     /// write carried out inline — is returned.
     pub fn submit(&mut self, req: DiskRequest) -> Option<(IoId, DiskResult)> {
-        if let DiskOp::Write { file, pos, data } = &req.op {
+        if let DiskOp::Write { file, data, .. } = &req.op {
             if data.len() <= INLINE_WRITE_BYTES_MAX {
                 if let Some(lane) = self.files.get(file) {
-                    if let Some(result) = lane.write_if_idle(*pos, data) {
+                    if let Some(result) = lane.write_run_if_idle(std::slice::from_ref(&req)) {
                         if let DiskResult::Failed(message) = &result {
                             tracing::warn!(io = req.id.0, %message, "disk operation failed");
                         }
@@ -185,28 +185,10 @@ struct LaneState {
 }
 
 impl Lane {
-    /// Writes at once if the lane is idle (or only running a lone sync, see the module
-    /// docs); `None` if it is busy (the caller queues).
-    fn write_if_idle(&self, pos: u64, data: &[u8]) -> Option<DiskResult> {
-        let mut state = lock(&self.state);
-        if !state.queue.is_empty() || (state.running && !state.syncing) {
-            return None;
-        }
-        let result = match state.file.as_ref() {
-            None => DiskResult::Failed("file is not open".into()),
-            Some(f) => match f.write_all_at(data, pos) {
-                Ok(()) => DiskResult::Done,
-                Err(e) => DiskResult::Failed(e.to_string()),
-            },
-        };
-        state.dirty = true;
-        Some(result)
-    }
-
-    /// Writes a run from [`contiguous_writes`] at once if the lane is idle (or only
-    /// running a lone sync); `None` if it is busy (the caller queues). One result for
-    /// the whole run: a failed `pwritev` may have written part of it, and none of its
-    /// writes is reported done.
+    /// Writes a run from [`contiguous_writes`] (a single write is a run of one) at once
+    /// if the lane is idle, or only running a lone sync (see the module docs); `None`
+    /// if it is busy (the caller queues). One result for the whole run: a failed
+    /// `pwritev` may have written part of it, and none of its writes is reported done.
     fn write_run_if_idle(&self, run: &[DiskRequest]) -> Option<DiskResult> {
         let mut state = lock(&self.state);
         if !state.queue.is_empty() || (state.running && !state.syncing) {
@@ -682,12 +664,13 @@ mod tests {
             st.file = Some(Arc::clone(&file));
             st.running = true;
         }
-        assert!(lane.write_if_idle(0, b"busy").is_none(), "runner busy with other work: queue");
+        let write = |pos, data: &'static [u8]| req(1, DiskOp::Write { file: FileId(1), pos, data: Bytes::from_static(data) });
+        assert!(lane.write_run_if_idle(&[write(0, b"busy")]).is_none(), "runner busy with other work: queue");
         lock(&lane.state).syncing = true;
-        assert!(matches!(lane.write_if_idle(0, b"abc"), Some(DiskResult::Done)), "lone sync: write goes ahead");
+        assert!(matches!(lane.write_run_if_idle(&[write(0, b"abc")]), Some(DiskResult::Done)), "lone sync: write goes ahead");
         assert!(lock(&lane.state).dirty, "the write is not covered by the running sync");
         lock(&lane.state).queue.push_back(req(9, DiskOp::Truncate { file: FileId(1), len: 0 }));
-        assert!(lane.write_if_idle(3, b"def").is_none(), "something queued: the write queues behind it");
+        assert!(lane.write_run_if_idle(&[write(3, b"def")]).is_none(), "something queued: the write queues behind it");
         assert_eq!(fs::read(dir.path().join("seg")).unwrap(), b"abc");
     }
 
