@@ -7,7 +7,8 @@
 //!   acknowledged-but-missing or duplicated messages fail the run (`--no-verify`
 //!   skips this).
 //! - `consume`: read the topic from the beginning up to the end offsets seen at the
-//!   start.
+//!   start, with `--concurrency` consumers (at most one per partition), each reading
+//!   its share of the partitions on its own thread and connection.
 //! - `round-trip`: produce as above while a consumer reads the new messages;
 //!   latency is produce-to-consume.
 //!
@@ -104,7 +105,8 @@ struct Cli {
     /// Topic to produce to / consume from.
     #[arg(long, default_value = "chronik-bench")]
     topic: String,
-    /// Concurrent producer tasks, each with one message in flight at a time.
+    /// Concurrent producer tasks, each with one message in flight at a time; in
+    /// consume mode, consumers (at most one per partition).
     #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..))]
     concurrency: u32,
     /// Payload bytes per message (at least 28: the id header).
@@ -440,18 +442,27 @@ struct ReadOutcome {
     errors: BTreeMap<String, u64>,
 }
 
-/// Read each partition from `starts[p]` until `ends` (set now or later) is reached
-/// for all of them, or `give_up()` says so. `on_msg(partition, offset, key, payload)`.
+/// Which partitions one reader takes: `(i, n)` is every partition `p` with
+/// `p % n == i`, so `n` readers with `i` in `0..n` share a topic between them.
+type Share = (usize, usize);
+
+/// One reader takes every partition.
+const ALL_PARTITIONS: Share = (0, 1);
+
+/// Read each partition of `share` from `starts[p]` until `ends` (set now or later) is
+/// reached for all of them, or `give_up()` says so. `on_msg(partition, offset, key, payload)`.
 fn read_partitions(
     cli: &Cli,
+    share: Share,
     starts: &[i64],
     ends: &OnceLock<Vec<i64>>,
     give_up: impl Fn() -> bool,
     mut on_msg: impl FnMut(i32, i64, Option<&[u8]>, Option<&[u8]>),
 ) -> Result<ReadOutcome, KafkaError> {
+    let mine = |p: usize| p % share.1 == share.0;
     let consumer: BaseConsumer = consumer_config(cli).create()?;
     let mut tpl = TopicPartitionList::new();
-    for (p, &o) in starts.iter().enumerate() {
+    for (p, &o) in starts.iter().enumerate().filter(|&(p, _)| mine(p)) {
         let offset = if o < 0 { Offset::Beginning } else { Offset::Offset(o) };
         tpl.add_partition_offset(&cli.topic, p as i32, offset)?;
     }
@@ -460,7 +471,7 @@ fn read_partitions(
     let mut errors = BTreeMap::new();
     loop {
         if let Some(ends) = ends.get() {
-            if next.iter().zip(ends).all(|(n, e)| n >= e) {
+            if next.iter().zip(ends).enumerate().all(|(p, (n, e))| !mine(p) || n >= e) {
                 return Ok(ReadOutcome { complete: true, errors });
             }
         }
@@ -722,7 +733,7 @@ async fn run_produce(cli: Cli, partitions: usize) -> Result<Report, String> {
             let (mut msgs, mut bytes, mut foreign) = (0u64, 0u64, 0u64);
             let mut seen: Vec<u8> = Vec::new();
             let give_up = || read_deadline.get().is_some_and(|d| Instant::now() >= *d);
-            let outcome = read_partitions(&run.cli, &starts, &ends, give_up, |_, _, _key, payload| {
+            let outcome = read_partitions(&run.cli, ALL_PARTITIONS, &starts, &ends, give_up, |_, _, _key, payload| {
                 let now = Instant::now();
                 match payload.and_then(parse_payload) {
                     Some((rid, id, sent_ns)) if rid == run.run_id => {
@@ -857,6 +868,7 @@ async fn run_produce(cli: Cli, partitions: usize) -> Result<Report, String> {
             let mut seen = vec![0u8; ids];
             let outcome = read_partitions(
                 &c,
+                ALL_PARTITIONS,
                 &starts,
                 &ends,
                 || Instant::now() >= give_up_at,
@@ -937,6 +949,48 @@ fn judge(acked: &[bool], seen: &[u8], foreign: u64, corrupt: u64, incomplete: bo
     v
 }
 
+/// What one consume-mode reader saw: every message it read, and when.
+#[derive(Default)]
+struct Reader {
+    messages: u64,
+    bytes: u64,
+    /// When its first message came, and that message's size.
+    first: Option<(Instant, u64)>,
+    last: Option<Instant>,
+    outcome: Option<ReadOutcome>,
+}
+
+impl Reader {
+    fn saw(&mut self, bytes: u64) {
+        let now = Instant::now();
+        self.first.get_or_insert((now, bytes));
+        self.last = Some(now);
+        self.messages += 1;
+        self.bytes += bytes;
+    }
+
+    /// All readers as one: the earliest first message, the latest last one, the
+    /// sums, every error, and complete only if every reader completed.
+    fn merge(readers: Vec<Reader>) -> Reader {
+        let mut all = Reader { outcome: Some(ReadOutcome { complete: true, errors: BTreeMap::new() }), ..Reader::default() };
+        for r in readers {
+            all.messages += r.messages;
+            all.bytes += r.bytes;
+            all.first = match (all.first, r.first) {
+                (Some(a), Some(b)) => Some(if b.0 < a.0 { b } else { a }),
+                (a, b) => a.or(b),
+            };
+            all.last = all.last.max(r.last);
+            let (merged, o) = (all.outcome.as_mut().expect("set above"), r.outcome.expect("a finished reader has an outcome"));
+            merged.complete &= o.complete;
+            for (k, n) in o.errors {
+                *merged.errors.entry(k).or_default() += n;
+            }
+        }
+        all
+    }
+}
+
 async fn run_consume(cli: Cli, partitions: usize) -> Result<Report, String> {
     let c = cli.clone();
     let wm = tokio::task::spawn_blocking(move || watermarks(&c, partitions))
@@ -950,42 +1004,54 @@ async fn run_consume(cli: Cli, partitions: usize) -> Result<Report, String> {
     no_warmup.warmup_duration = Duration::ZERO;
     let run = new_run(no_warmup, 0);
     let progress = spawn_progress(run.clone(), "consumed", |r| r.consumed.load(Ordering::Relaxed));
+    let readers = (run.cli.concurrency as usize).clamp(1, partitions.max(1));
     let run2 = run.clone();
     let outcome = tokio::task::spawn_blocking(move || {
         let ends = OnceLock::new();
         let _ = ends.set(wm.iter().map(|&(_, high)| high).collect::<Vec<_>>());
-        // The window runs from the first message to the last, so client start-up
-        // (bootstrap, metadata, offset lookup) is reported apart from the rate: a
-        // short topic would otherwise measure mostly start-up.
-        let mut first: Option<Instant> = None;
-        let mut last = Instant::now();
-        let (mut in_window, mut bytes) = (0u64, 0u64);
         let limit = run2.cli.message_count;
         let give_up =
             || run2.deadline.is_some_and(|d| Instant::now() >= d) || limit.is_some_and(|n| run2.consumed.load(Ordering::Relaxed) >= n);
-        let outcome = read_partitions(&run2.cli, &starts, &ends, give_up, |_, _, _, payload| {
-            run2.consumed.fetch_add(1, Ordering::Relaxed);
-            last = Instant::now();
-            // The first message opens the window; it is not counted in it.
-            if first.is_none() {
-                first = Some(last);
-            } else {
-                in_window += 1;
-                bytes += payload.map_or(0, |p| p.len()) as u64;
-            }
+        let reads: Vec<Result<Reader, KafkaError>> = std::thread::scope(|scope| {
+            let threads: Vec<_> = (0..readers)
+                .map(|i| {
+                    let (run2, starts, ends, give_up) = (&run2, &starts, &ends, &give_up);
+                    scope.spawn(move || {
+                        let mut r = Reader::default();
+                        let outcome = read_partitions(&run2.cli, (i, readers), starts, ends, give_up, |_, _, _, payload| {
+                            run2.consumed.fetch_add(1, Ordering::Relaxed);
+                            r.saw(payload.map_or(0, |p| p.len()) as u64);
+                        });
+                        outcome.map(|o| Reader { outcome: Some(o), ..r })
+                    })
+                })
+                .collect();
+            threads.into_iter().map(|t| t.join().expect("reader thread panicked")).collect()
         });
         run2.stop_now();
-        let window = first.map(|f| (f.saturating_duration_since(run2.base), last.saturating_duration_since(f)));
-        outcome.map(|o| (o, in_window, bytes, window))
+        let reads = reads.into_iter().collect::<Result<Vec<_>, _>>()?;
+        Ok::<_, KafkaError>(Reader::merge(reads))
     })
     .await
     .map_err(|e| e.to_string())?
     .map_err(|e| format!("consumer: {e}"))?;
     progress.abort();
-    let (outcome, messages, bytes, window) = outcome;
-    let (startup, secs) = window.map_or((None, 0.0), |(s, w)| (Some(s), w.as_secs_f64()));
+    // The window runs from the first message to the last, so client start-up
+    // (bootstrap, metadata, offset lookup) is reported apart from the rate: a
+    // short topic would otherwise measure mostly start-up. The first message opens
+    // the window; it is not counted in it.
+    let (messages, bytes) = match outcome.first {
+        Some((_, first_bytes)) => (outcome.messages - 1, outcome.bytes - first_bytes),
+        None => (0, 0),
+    };
+    let startup = outcome.first.map(|(f, _)| f.saturating_duration_since(run.base));
+    let secs = match (outcome.first, outcome.last) {
+        (Some((f, _)), Some(l)) => l.saturating_duration_since(f).as_secs_f64(),
+        _ => 0.0,
+    };
+    let outcome = outcome.outcome.expect("merged readers carry an outcome");
     eprintln!(
-        "consumed {} messages; first message after {:.3} s",
+        "consumed {} messages with {readers} consumer(s); first message after {:.3} s",
         run.consumed.load(Ordering::Relaxed),
         startup.map_or(f64::NAN, |s| s.as_secs_f64())
     );

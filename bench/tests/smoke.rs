@@ -101,11 +101,14 @@ fn server_binary() -> PathBuf {
 /// Run chronik-bench with `args` (bounded) and return its parsed JSON report.
 fn run_bench(bootstrap: &str, args: &[&str], tmp: &Path) -> serde_json::Value {
     let json = tmp.join(format!("report-{}.json", free_port()));
+    // Flags may be given once only: `args` may bring its own --concurrency.
+    let concurrency: &[&str] = if args.contains(&"--concurrency") { &[] } else { &["--concurrency", "8"] };
     let mut bench = Proc::spawn(
         "chronik-bench",
         Command::new(BENCH)
             .args(["--bootstrap-servers", bootstrap])
-            .args(["--duration", "3", "--warmup-duration", "1", "--concurrency", "8", "--message-size", "256"])
+            .args(["--duration", "3", "--warmup-duration", "1", "--message-size", "256"])
+            .args(concurrency)
             .args(args)
             .arg("--json-output")
             .arg(&json),
@@ -117,7 +120,7 @@ fn run_bench(bootstrap: &str, args: &[&str], tmp: &Path) -> serde_json::Value {
 }
 
 #[test]
-fn produce_and_verify_against_chronik_server() {
+fn produce_verify_and_consume_against_chronik_server() {
     let server_bin = server_binary();
     let tmp = tempfile::tempdir().unwrap();
     let port = free_port();
@@ -132,7 +135,8 @@ fn produce_and_verify_against_chronik_server() {
             .stdout(Stdio::null()),
     );
     wait_accepting(&mut server, port);
-    let report = run_bench(&format!("127.0.0.1:{port}"), &["--create-topic"], tmp.path());
+    let bootstrap = format!("127.0.0.1:{port}");
+    let report = run_bench(&bootstrap, &["--create-topic", "--partitions", "3"], tmp.path());
     assert_eq!(report["failed"], 0, "{report:#}");
     assert!(report["acknowledged"].as_u64().unwrap() > 0, "{report:#}");
     assert!(report["messages_per_sec"].as_f64().unwrap() > 0.0, "{report:#}");
@@ -141,6 +145,18 @@ fn produce_and_verify_against_chronik_server() {
     assert_eq!(v["duplicated"], 0, "{report:#}");
     assert_eq!(v["passed"], true, "{report:#}");
     assert_eq!(v["found"], report["acknowledged"], "{report:#}");
+
+    // Consume the topic back with several consumers sharing its partitions, and with
+    // more consumers asked for than there are partitions. Every message is read; the
+    // rate leaves out the first one, which opens the measured window.
+    let acknowledged = report["acknowledged"].as_u64().unwrap();
+    for consumers in ["2", "8"] {
+        let read = run_bench(&bootstrap, &["--mode", "consume", "--concurrency", consumers], tmp.path());
+        assert_eq!(read["failed"], 0, "{read:#}");
+        assert_eq!(read["partitions"], 3, "{read:#}");
+        assert_eq!(read["messages"].as_u64().unwrap() + 1, acknowledged, "{consumers} consumers: {read:#}");
+        assert!(read["mb_per_sec"].as_f64().unwrap() > 0.0, "{read:#}");
+    }
     server.stop();
 }
 
