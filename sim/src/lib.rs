@@ -34,6 +34,7 @@ pub mod faults;
 pub mod fuzz_input;
 pub mod group_client;
 pub mod group_ledger;
+pub mod idempotent;
 pub mod ledger;
 pub mod node;
 pub mod runner;

@@ -20,7 +20,6 @@ use bytes::Bytes;
 use chronik_core::protocol::error_code;
 use chronik_core::protocol::messages::create_topics::{CreatableTopic, CreatableTopicConfig, CreateTopicsRequest};
 use chronik_core::protocol::messages::fetch::{FetchPartition, FetchRequest, FetchTopic, PartitionData};
-use chronik_core::protocol::messages::init_producer_id::InitProducerIdRequest;
 use chronik_core::protocol::messages::produce::{
     PartitionProduceData, PartitionProduceResponse, ProduceRequest, ProduceResponse, TopicProduceData,
 };
@@ -29,6 +28,7 @@ use chronik_core::records::{self, Compression, Record};
 use madsim::time::{sleep, Instant};
 
 use crate::client::{Client, ClientError};
+use crate::idempotent::{self, ProducerId, Sequences};
 use crate::ledger::{Ledger, Outcome, ReadBack, SharedLedger, READBACK_INVALID_BATCH};
 use crate::scenario::WorkloadSpec;
 
@@ -281,28 +281,14 @@ pub async fn run_producer(ctx: WorkloadCtx, p: ProducerSpec) {
     }
 }
 
-/// How long an idempotent producer waits for one answer before retrying the
-/// same batch on a new connection (short, so that clogs make retries while the
-/// first attempt may still arrive late).
-const IDEMPOTENT_REQUEST_TIMEOUT: Duration = Duration::from_millis(1_000);
-/// Attempts at one batch before giving up on it (the stop flag normally ends them first).
-const IDEMPOTENT_ATTEMPTS_MAX: usize = 200;
-const INIT_PRODUCER_ID_VERSION: i16 = 4;
-
 /// InitProducerId until it works: (producer id, epoch), or `None` when stopped.
-async fn init_producer_id(ctx: &WorkloadCtx, client: &mut Option<Client>) -> Option<(i64, i16)> {
+async fn init_producer_id(ctx: &WorkloadCtx, client: &mut Option<Client>) -> Option<ProducerId> {
     for _ in 0..MAX_CONNECT_ATTEMPTS {
         if ctx.done() {
             return None;
         }
         let c = reuse_or_connect(ctx, client).await?;
-        let req = Request::InitProducerId(InitProducerIdRequest {
-            transactional_id: None,
-            transaction_timeout_ms: -1,
-            producer_id: -1,
-            producer_epoch: -1,
-        });
-        match c.call(INIT_PRODUCER_ID_VERSION, req, REQUEST_TIMEOUT).await {
+        match c.call(idempotent::INIT_PRODUCER_ID_VERSION, idempotent::init_producer_id_request(), REQUEST_TIMEOUT).await {
             Ok(Response::InitProducerId(r)) if r.error_code == error_code::NONE => return Some((r.producer_id, r.producer_epoch)),
             Ok(Response::InitProducerId(_)) => {}
             _ => *client = None,
@@ -325,7 +311,7 @@ async fn init_producer_id(ctx: &WorkloadCtx, client: &mut Option<Client>) -> Opt
 pub async fn run_idempotent_producer(ctx: WorkloadCtx, p: ProducerSpec) {
     let mut client: Option<Client> = None;
     let Some(mut producer) = init_producer_id(&ctx, &mut client).await else { return };
-    let mut sequences: BTreeMap<i32, i32> = BTreeMap::new();
+    let mut sequences = Sequences::default();
     let mut seq: u64 = 0;
     let partitions = p.partitions.max(1);
     for request in 0..MAX_REQUESTS {
@@ -334,16 +320,15 @@ pub async fn run_idempotent_producer(ctx: WorkloadCtx, p: ProducerSpec) {
         }
         let partition = ((p.id + request) % partitions as usize) as i32;
         let (values, recs) = next_values(&p, &mut seq);
-        let base_sequence = *sequences.get(&partition).unwrap_or(&0);
         let batch = if p.unsequenced {
             records::build_batch(&recs, Compression::None, -1, -1, -1)
         } else {
-            records::build_batch(&recs, Compression::None, producer.0, producer.1, base_sequence)
+            sequences.batch(producer, partition, &recs)
         };
         let mut unanswered = 0u64;
         let mut outcome = Outcome::Unknown { partition };
         let mut new_producer = false;
-        for attempt in 0..IDEMPOTENT_ATTEMPTS_MAX {
+        for attempt in 0..idempotent::ATTEMPTS_MAX {
             if ctx.done() {
                 break;
             }
@@ -351,16 +336,8 @@ pub async fn run_idempotent_producer(ctx: WorkloadCtx, p: ProducerSpec) {
                 lock(&ctx.ledger).idempotent_retries += 1;
             }
             let Some(c) = reuse_or_connect(&ctx, &mut client).await else { break };
-            let req = Request::Produce(ProduceRequest {
-                transactional_id: None,
-                acks: -1,
-                timeout_ms: PRODUCE_TIMEOUT_MS,
-                topic_data: vec![TopicProduceData {
-                    name: ctx.topic.clone(),
-                    partition_data: vec![PartitionProduceData { index: partition, records: Some(batch.clone()) }],
-                }],
-            });
-            let code = match c.call(PRODUCE_VERSION, req, IDEMPOTENT_REQUEST_TIMEOUT).await {
+            let req = idempotent::produce_request(&ctx.topic, partition, batch.clone(), PRODUCE_TIMEOUT_MS);
+            let code = match c.call(PRODUCE_VERSION, req, idempotent::REQUEST_TIMEOUT).await {
                 Ok(Response::Produce(resp)) => {
                     let part = partition_response(&resp, &ctx.topic, partition);
                     match part {
@@ -381,9 +358,9 @@ pub async fn run_idempotent_producer(ctx: WorkloadCtx, p: ProducerSpec) {
                 }
             };
             match code {
-                Some(error_code::OUT_OF_ORDER_SEQUENCE_NUMBER | error_code::UNKNOWN_PRODUCER_ID | error_code::INVALID_PRODUCER_EPOCH) => {
+                Some(c) if idempotent::ends_producer_id(c) => {
                     if unanswered == 0 {
-                        outcome = Outcome::Failed { partition, error_code: code.unwrap_or_default() };
+                        outcome = Outcome::Failed { partition, error_code: c };
                     }
                     new_producer = true;
                     break;
@@ -395,13 +372,11 @@ pub async fn run_idempotent_producer(ctx: WorkloadCtx, p: ProducerSpec) {
         }
         lock(&ctx.ledger).record_batch(&values, &outcome);
         match outcome {
-            Outcome::Acked { .. } => {
-                sequences.insert(partition, base_sequence.wrapping_add(values.len() as i32) & i32::MAX);
-            }
+            Outcome::Acked { .. } => sequences.acked(partition, values.len()),
             _ if new_producer => {
                 let Some(np) = init_producer_id(&ctx, &mut client).await else { break };
                 producer = np;
-                sequences.clear();
+                sequences.reset();
             }
             // Gave up (stopped): nothing follows.
             _ => break,

@@ -37,7 +37,6 @@ use std::time::Duration;
 
 use chronik_core::protocol::error_code;
 use chronik_core::protocol::messages::create_topics::{CreatableTopic, CreatableTopicConfig, CreateTopicsRequest};
-use chronik_core::protocol::messages::init_producer_id::InitProducerIdRequest;
 use chronik_core::protocol::messages::metadata::{MetadataRequest, MetadataRequestTopic};
 use chronik_core::protocol::messages::produce::{PartitionProduceData, ProduceRequest, TopicProduceData};
 use chronik_core::protocol::messages::{Request, Response};
@@ -48,6 +47,7 @@ use rand_chacha::ChaCha8Rng;
 
 use super::workload::{SharedStats, METADATA_VERSION};
 use crate::client::{Client, ClientError};
+use crate::idempotent::{self, ProducerId, Sequences};
 use crate::ledger::{Outcome, ReadBack, SharedLedger, READBACK_INVALID_BATCH};
 use crate::scenario::DataSpec;
 use crate::workload::{
@@ -308,26 +308,13 @@ pub async fn run_producer(ctx: DataCtx, id: usize, acks: i16) {
     }
 }
 
-/// How long an idempotent producer waits for one answer before retrying the
-/// batch (shorter than an acks=all wait may take, so retries race originals).
-const IDEMPOTENT_REQUEST_TIMEOUT: Duration = Duration::from_millis(1_000);
-/// Attempts at one batch before giving up on it (the deadline ends them first).
-const IDEMPOTENT_ATTEMPTS_MAX: usize = 200;
-const INIT_PRODUCER_ID_VERSION: i16 = 4;
-
 /// InitProducerId from random brokers until one grants an id: (producer id,
 /// epoch), or `None` once the clients stop.
-async fn init_producer_id(ctx: &DataCtx, view: &mut View) -> Option<(i64, i16)> {
+async fn init_producer_id(ctx: &DataCtx, view: &mut View) -> Option<ProducerId> {
     while !ctx.done() {
         let node = view.rng.gen_range(0..ctx.addrs.len());
         if let Some(c) = view.conn(ctx, node).await {
-            let req = Request::InitProducerId(InitProducerIdRequest {
-                transactional_id: None,
-                transaction_timeout_ms: -1,
-                producer_id: -1,
-                producer_epoch: -1,
-            });
-            match c.call(INIT_PRODUCER_ID_VERSION, req, REQUEST_TIMEOUT).await {
+            match c.call(idempotent::INIT_PRODUCER_ID_VERSION, idempotent::init_producer_id_request(), REQUEST_TIMEOUT).await {
                 Ok(Response::InitProducerId(r)) if r.error_code == error_code::NONE => return Some((r.producer_id, r.producer_epoch)),
                 Ok(Response::InitProducerId(r)) => count(&ctx.stats, format!("init producer id error {}", r.error_code)),
                 _ => {
@@ -359,7 +346,7 @@ pub async fn run_idempotent_producer(ctx: DataCtx, id: usize) {
     let mut view = View::new(ctx.seed ^ 0x6964_656d_0000 ^ id as u64);
     let Some(mut producer) = init_producer_id(&ctx, &mut view).await else { return };
     let partitions = ctx.spec.partitions.max(1) as usize;
-    let mut sequences: BTreeMap<i32, i32> = BTreeMap::new();
+    let mut sequences = Sequences::default();
     let mut seq = 0u64;
     let interval = Duration::from_millis(ctx.spec.produce_interval_ms);
     for request in 0..MAX_REQUESTS {
@@ -368,26 +355,17 @@ pub async fn run_idempotent_producer(ctx: DataCtx, id: usize) {
         }
         let partition = ((id + request) % partitions) as i32;
         let (values, recs) = stamped_values(id, ctx.spec.batch_records, ctx.spec.value_bytes, &mut seq);
-        let base_sequence = *sequences.get(&partition).unwrap_or(&0);
-        let batch = records::build_batch(&recs, Compression::None, producer.0, producer.1, base_sequence);
+        let batch = sequences.batch(producer, partition, &recs);
         let mut outcome = Outcome::Unknown { partition };
         let (mut sent, mut new_producer) = (0usize, false);
-        for _ in 0..IDEMPOTENT_ATTEMPTS_MAX {
+        for _ in 0..idempotent::ATTEMPTS_MAX {
             if ctx.done() {
                 break;
             }
             let Some((leader, c)) = view.leader_conn(&ctx, partition).await else { continue };
-            let req = Request::Produce(ProduceRequest {
-                transactional_id: None,
-                acks: -1,
-                timeout_ms: PRODUCE_TIMEOUT_MS,
-                topic_data: vec![TopicProduceData {
-                    name: TOPIC.to_string(),
-                    partition_data: vec![PartitionProduceData { index: partition, records: Some(batch.clone()) }],
-                }],
-            });
+            let req = idempotent::produce_request(TOPIC, partition, batch.clone(), PRODUCE_TIMEOUT_MS);
             sent += 1;
-            let code = match c.call(PRODUCE_VERSION, req, IDEMPOTENT_REQUEST_TIMEOUT).await {
+            let code = match c.call(PRODUCE_VERSION, req, idempotent::REQUEST_TIMEOUT).await {
                 Ok(Response::Produce(resp)) => partition_response(&resp, TOPIC, partition).map(|r| (r.error_code, r.base_offset)),
                 Ok(_) => None,
                 Err(e) => {
@@ -405,10 +383,7 @@ pub async fn run_idempotent_producer(ctx: DataCtx, id: usize) {
                     }
                     break;
                 }
-                Some((
-                    c @ (error_code::OUT_OF_ORDER_SEQUENCE_NUMBER | error_code::UNKNOWN_PRODUCER_ID | error_code::INVALID_PRODUCER_EPOCH),
-                    _,
-                )) => {
+                Some((c, _)) if idempotent::ends_producer_id(c) => {
                     count(&ctx.stats, format!("produce idempotent error {c}"));
                     if sent == 1 {
                         outcome = Outcome::Failed { partition, error_code: c };
@@ -425,12 +400,12 @@ pub async fn run_idempotent_producer(ctx: DataCtx, id: usize) {
         match outcome {
             Outcome::Acked { .. } => {
                 count(&ctx.stats, "produce idempotent ok");
-                sequences.insert(partition, base_sequence.wrapping_add(values.len() as i32) & i32::MAX);
+                sequences.acked(partition, values.len());
             }
             _ if new_producer => {
                 let Some(np) = init_producer_id(&ctx, &mut view).await else { break };
                 producer = np;
-                sequences.clear();
+                sequences.reset();
             }
             // Gave up (stopped, or out of attempts): nothing follows.
             _ => break,
