@@ -77,16 +77,9 @@ impl DiskExecutor {
     /// Start one operation. Its completion arrives on the `done` channel, or — for a
     /// write carried out inline — is returned.
     pub fn submit(&mut self, req: DiskRequest) -> Option<(IoId, DiskResult)> {
-        if let DiskOp::Write { file, data, .. } = &req.op {
-            if data.len() <= INLINE_WRITE_BYTES_MAX {
-                if let Some(lane) = self.files.get(file) {
-                    if let Some(result) = lane.write_run_if_idle(std::slice::from_ref(&req)) {
-                        if let DiskResult::Failed(message) = &result {
-                            tracing::warn!(io = req.id.0, %message, "disk operation failed");
-                        }
-                        return Some((req.id, result));
-                    }
-                }
+        if matches!(&req.op, DiskOp::Write { data, .. } if data.len() <= INLINE_WRITE_BYTES_MAX) {
+            if let Some(result) = self.write_run_inline(std::slice::from_ref(&req)) {
+                return Some((req.id, result));
             }
         }
         self.submit_to_lane(req);
@@ -103,9 +96,6 @@ impl DiskExecutor {
             let run = contiguous_writes(reqs.make_contiguous(), INLINE_WRITE_BYTES_MAX);
             if run >= 2 {
                 if let Some(result) = self.write_run_inline(&reqs.make_contiguous()[..run]) {
-                    if let DiskResult::Failed(message) = &result {
-                        tracing::warn!(ops = run, %message, "disk write failed");
-                    }
                     inline.extend(reqs.drain(..run).map(|req| (req.id, result.clone())));
                     continue;
                 }
@@ -120,12 +110,17 @@ impl DiskExecutor {
         }
     }
 
-    /// A run from [`contiguous_writes`] carried out now if its file's lane is idle.
+    /// A run from [`contiguous_writes`] (a lone write is a run of one) carried out now
+    /// if its file's lane is idle. A failure is logged once, for the whole run.
     fn write_run_inline(&self, run: &[DiskRequest]) -> Option<DiskResult> {
         let DiskOp::Write { file, .. } = &run.first()?.op else {
             return None;
         };
-        self.files.get(file)?.write_run_if_idle(run)
+        let result = self.files.get(file)?.write_run_if_idle(run)?;
+        if let DiskResult::Failed(message) = &result {
+            tracing::warn!(io = run[0].id.0, ops = run.len(), %message, "disk write failed");
+        }
+        Some(result)
     }
 
     fn submit_to_lane(&mut self, req: DiskRequest) {
