@@ -27,8 +27,9 @@ use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::error::{KafkaError, KafkaResult, RDKafkaErrorCode};
 use rdkafka::message::Message;
+use rdkafka::metadata::Metadata;
 use rdkafka::producer::future_producer::Delivery;
 use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
 use rdkafka::util::Timeout;
@@ -578,10 +579,19 @@ async fn create_topic(cli: &Cli) -> Result<(), String> {
 
 /// The topic's partition count, waiting (bounded) for it to appear.
 fn partition_count(cli: &Cli) -> Result<usize, String> {
-    let producer: rdkafka::producer::BaseProducer = producer_config(cli).create().map_err(|e| format!("client: {e}"))?;
+    // A consume run asks as a consumer, which does not let the broker auto-create the
+    // topic (librdkafka's allow.auto.create.topics is false for consumers): reading a
+    // misspelt topic then fails instead of creating it and passing with zero messages.
+    let metadata: Box<dyn Fn() -> KafkaResult<Metadata> + '_> = if cli.mode == Mode::Consume {
+        let consumer: BaseConsumer = consumer_config(cli).create().map_err(|e| format!("client: {e}"))?;
+        Box::new(move || consumer.fetch_metadata(Some(&cli.topic), META_TIMEOUT))
+    } else {
+        let producer: rdkafka::producer::BaseProducer = producer_config(cli).create().map_err(|e| format!("client: {e}"))?;
+        Box::new(move || producer.client().fetch_metadata(Some(&cli.topic), META_TIMEOUT))
+    };
     let deadline = Instant::now() + META_TIMEOUT;
     loop {
-        let last = match producer.client().fetch_metadata(Some(&cli.topic), META_TIMEOUT) {
+        let last = match metadata() {
             Ok(md) => match md.topics().iter().find(|t| t.name() == cli.topic) {
                 Some(t) if t.error().is_none() && !t.partitions().is_empty() => return Ok(t.partitions().len()),
                 Some(t) => format!("topic {}: {:?}", cli.topic, t.error()),

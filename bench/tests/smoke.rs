@@ -157,6 +157,16 @@ fn produce_verify_and_consume_against_chronik_server() {
         assert_eq!(read["messages"].as_u64().unwrap() + 1, acknowledged, "{consumers} consumers: {read:#}");
         assert!(read["mb_per_sec"].as_f64().unwrap() > 0.0, "{read:#}");
     }
+
+    // Consuming a topic that does not exist fails: it is not auto-created and read as empty.
+    let mut missing = Proc::spawn(
+        "chronik-bench",
+        Command::new(BENCH)
+            .args(["--bootstrap-servers", &bootstrap, "--mode", "consume", "--topic", "no-such-topic", "--duration", "3"])
+            .stdout(Stdio::null()),
+    );
+    let status = missing.wait_for(Duration::from_secs(60)).expect("chronik-bench ran over 60 s");
+    assert!(!status.success(), "consuming a missing topic passed");
     server.stop();
 }
 
