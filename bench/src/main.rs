@@ -967,7 +967,6 @@ struct Reader {
     /// When its first message came, and that message's size.
     first: Option<(Instant, u64)>,
     last: Option<Instant>,
-    outcome: Option<ReadOutcome>,
 }
 
 impl Reader {
@@ -981,20 +980,19 @@ impl Reader {
 
     /// All readers as one: the earliest first message, the latest last one, the
     /// sums, every error, and complete only if every reader completed.
-    fn merge(readers: Vec<Reader>) -> Reader {
-        let mut all = Reader { outcome: Some(ReadOutcome { complete: true, errors: BTreeMap::new() }), ..Reader::default() };
-        for r in readers {
-            all.messages += r.messages;
-            all.bytes += r.bytes;
-            all.first = match (all.first, r.first) {
+    fn merge(reads: Vec<(Reader, ReadOutcome)>) -> (Reader, ReadOutcome) {
+        let mut all = (Reader::default(), ReadOutcome { complete: true, errors: BTreeMap::new() });
+        for (r, o) in reads {
+            all.0.messages += r.messages;
+            all.0.bytes += r.bytes;
+            all.0.first = match (all.0.first, r.first) {
                 (Some(a), Some(b)) => Some(if b.0 < a.0 { b } else { a }),
                 (a, b) => a.or(b),
             };
-            all.last = all.last.max(r.last);
-            let (merged, o) = (all.outcome.as_mut().expect("set above"), r.outcome.expect("a finished reader has an outcome"));
-            merged.complete &= o.complete;
+            all.0.last = all.0.last.max(r.last);
+            all.1.complete &= o.complete;
             for (k, n) in o.errors {
-                *merged.errors.entry(k).or_default() += n;
+                *all.1.errors.entry(k).or_default() += n;
             }
         }
         all
@@ -1022,7 +1020,7 @@ async fn run_consume(cli: Cli, partitions: usize) -> Result<Report, String> {
         let limit = run2.cli.message_count;
         let give_up =
             || run2.deadline.is_some_and(|d| Instant::now() >= d) || limit.is_some_and(|n| run2.consumed.load(Ordering::Relaxed) >= n);
-        let reads: Vec<Result<Reader, KafkaError>> = std::thread::scope(|scope| {
+        let reads: Vec<Result<(Reader, ReadOutcome), KafkaError>> = std::thread::scope(|scope| {
             let threads: Vec<_> = (0..readers)
                 .map(|i| {
                     let (run2, starts, ends, give_up) = (&run2, &starts, &ends, &give_up);
@@ -1032,7 +1030,7 @@ async fn run_consume(cli: Cli, partitions: usize) -> Result<Report, String> {
                             run2.consumed.fetch_add(1, Ordering::Relaxed);
                             r.saw(payload.map_or(0, |p| p.len()) as u64);
                         });
-                        outcome.map(|o| Reader { outcome: Some(o), ..r })
+                        outcome.map(|o| (r, o))
                     })
                 })
                 .collect();
@@ -1046,20 +1044,20 @@ async fn run_consume(cli: Cli, partitions: usize) -> Result<Report, String> {
     .map_err(|e| e.to_string())?
     .map_err(|e| format!("consumer: {e}"))?;
     progress.abort();
+    let (reader, outcome) = outcome;
     // The window runs from the first message to the last, so client start-up
     // (bootstrap, metadata, offset lookup) is reported apart from the rate: a
     // short topic would otherwise measure mostly start-up. The first message opens
     // the window; it is not counted in it.
-    let (messages, bytes) = match outcome.first {
-        Some((_, first_bytes)) => (outcome.messages - 1, outcome.bytes - first_bytes),
+    let (messages, bytes) = match reader.first {
+        Some((_, first_bytes)) => (reader.messages - 1, reader.bytes - first_bytes),
         None => (0, 0),
     };
-    let startup = outcome.first.map(|(f, _)| f.saturating_duration_since(run.base));
-    let secs = match (outcome.first, outcome.last) {
+    let startup = reader.first.map(|(f, _)| f.saturating_duration_since(run.base));
+    let secs = match (reader.first, reader.last) {
         (Some((f, _)), Some(l)) => l.saturating_duration_since(f).as_secs_f64(),
         _ => 0.0,
     };
-    let outcome = outcome.outcome.expect("merged readers carry an outcome");
     eprintln!(
         "consumed {} messages with {readers} consumer(s); first message after {:.3} s",
         run.consumed.load(Ordering::Relaxed),
